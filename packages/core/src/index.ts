@@ -1,0 +1,3 @@
+export * from './errors.ts';
+export * as cbor from './cbor.ts';
+export * from './cose/index.ts';
