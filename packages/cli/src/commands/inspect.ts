@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { diagnose } from '@scitt-actions/core';
+import { action } from '../run.ts';
+import { readInput } from '../io.ts';
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('show any COSE/CBOR object of this project (statement, receipt, transparent statement, key) in diagnostic notation')
+    .argument('<FILE>', 'the object to show')
+    .option('--json', 'print a JSON view instead of diagnostic notation')
+    .action(
+      action('operate', async (file: string, o: { json?: boolean }) => {
+        const d = diagnose(await readInput(file, 'object'));
+        process.stdout.write(o.json ? `${JSON.stringify({ kind: d.kind, value: d.json }, null, 2)}\n` : `/ ${d.kind} /\n${d.text}\n`);
+      }),
+    );
+}

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import {
+  StatementError,
+  createSignedStatement,
+  digestPreimage,
+  keySigner,
+  parseSignedStatement,
+  thumbprint,
+  verifyPreimage,
+  verifySignedStatement,
+} from '@scitt-actions/core';
+import { UsageError, action } from '../run.ts';
+import { hex, readInput, readKey, report, writeOutput } from '../io.ts';
+
+interface CreateOptions {
+  payload: string;
+  key: string;
+  iss: string;
+  sub: string;
+  contentType?: string;
+  hashEnvelope?: boolean;
+  location?: string;
+  detached?: boolean;
+  out: string;
+  json?: boolean;
+}
+
+interface VerifyOptions {
+  key: string;
+  payload?: string;
+  json?: boolean;
+}
+
+export function registerStatement(program: Command): void {
+  const statement = program.command('statement').description('create and verify Signed Statements (RFC 9943 §6)');
+
+  statement
+    .command('create')
+    .description('sign a payload as a SCITT Signed Statement (COSE_Sign1)')
+    .requiredOption('--payload <FILE>', 'the evidence to sign (SBOM, attestation, scan result, …)')
+    .requiredOption('--key <KEY.pem>', 'issuer private key (PEM, JWK or COSE_Key)')
+    .requiredOption('--iss <ISS>', 'issuer (CWT iss), e.g. https://example.com or did:…')
+    .requiredOption('--sub <SUB>', 'subject (CWT sub): a package URL that pins the artifact digest')
+    .option('--content-type <CT>', 'media type of the payload (for a hash envelope: of the preimage)')
+    .option('--hash-envelope', 'sign the SHA-256 digest of the payload instead of the payload (RFC 9995)')
+    .option('--location <URI>', 'with --hash-envelope: where the payload can be fetched (payload-location)')
+    .option('--detached', 'leave the payload out of the statement (nil payload)')
+    .requiredOption('--out <STATEMENT.cose>', 'where to write the statement')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action('operate', async (o: CreateOptions) => {
+        if (o.location && !o.hashEnvelope) throw new UsageError('--location only applies with --hash-envelope');
+        const key = await readKey(o.key);
+        const kid = thumbprint(key);
+        const hashEnvelope = !!o.hashEnvelope;
+        const payload = hashEnvelope ? await digestPreimage({ path: o.payload }) : await readInput(o.payload, 'payload');
+        const bytes = await createSignedStatement({
+          payload,
+          signer: keySigner(key),
+          iss: o.iss,
+          sub: o.sub,
+          kid,
+          detached: !!o.detached,
+          ...(hashEnvelope
+            ? { hashEnvelope: { hashAlg: -16, ...(o.contentType ? { preimageContentType: o.contentType } : {}), ...(o.location ? { location: o.location } : {}) } }
+            : o.contentType
+              ? { contentType: o.contentType }
+              : {}),
+        });
+        await writeOutput(o.out, bytes);
+        report(!!o.json, { statement: o.out, bytes: bytes.length, kid: hex(kid), iss: o.iss, sub: o.sub, hashEnvelope, ...(hashEnvelope ? { payloadSha256: hex(payload) } : {}) });
+      }),
+    );
+
+  statement
+    .command('verify')
+    .description("check a Signed Statement's profile and its issuer signature")
+    .argument('<STATEMENT.cose>', 'the statement')
+    .requiredOption('--key <KEY.pub.pem>', 'issuer public key (PEM, JWK or COSE_Key)')
+    .option('--payload <FILE>', 'the detached payload, or the preimage of a hash envelope to check against its digest')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action('verify', async (file: string, o: VerifyOptions) => {
+        const key = await readKey(o.key);
+        const statement = parseSignedStatement(await readInput(file, 'statement'));
+        const detached = statement.sign1.payload === null;
+        if (detached && !o.payload) throw new StatementError('ERR_COSE_PAYLOAD', 'the statement payload is detached: pass the payload with --payload FILE');
+        const payload = o.payload ? await readInput(o.payload, 'payload') : undefined;
+        verifySignedStatement(statement, key, detached && payload ? { detachedPayload: payload } : {});
+        let preimage: string | undefined;
+        if (statement.hashEnvelope && payload && !detached) {
+          await verifyPreimage(statement, payload);
+          preimage = 'matches';
+        }
+        report(!!o.json, {
+          verified: true,
+          alg: statement.algorithm.name,
+          iss: statement.iss,
+          sub: statement.sub,
+          iat: statement.iat !== undefined ? new Date(statement.iat * 1000).toISOString() : undefined,
+          kid: statement.kid ? hex(statement.kid) : undefined,
+          hashEnvelope: statement.hashEnvelope ? { location: statement.hashEnvelope.location, digest: hex(statement.hashEnvelope.digest) } : undefined,
+          preimage,
+          receipts: statement.receipts.length,
+        });
+      }),
+    );
+}

@@ -1,0 +1,3 @@
+export * from './profile.ts';
+export * from './signed-statement.ts';
+export * from './hash-envelope.ts';
