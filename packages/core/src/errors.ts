@@ -43,6 +43,52 @@ export type ErrorCode =
   | 'ERR_RECEIPT_SIGNATURE'
   | 'ERR_MERKLE_PROOF'
   | 'ERR_MERKLE_RANGE'
+  | 'ERR_RECEIPT_UNSUPPORTED'
+  | 'ERR_RECEIPT_ENTRY_MISMATCH'
+  | 'ERR_RECEIPT_POLICY'
+  | 'ERR_TREE_HEAD'
+  // X.509 issuers: certification paths, did:x509, Fulcio identities, keyless signing (RFC 5280, RFC 9360)
+  | 'ERR_X509_MALFORMED'
+  | 'ERR_X509_LIMIT'
+  | 'ERR_X509_PATH'
+  | 'ERR_X509_UNTRUSTED'
+  | 'ERR_X509_VALIDITY'
+  | 'ERR_X509_CRITICAL_EXTENSION'
+  | 'ERR_X509_USAGE'
+  | 'ERR_X509_ALGORITHM'
+  | 'ERR_X509_KEY_MISMATCH'
+  | 'ERR_DID_X509_SYNTAX'
+  | 'ERR_DID_X509_MISMATCH'
+  | 'ERR_ISSUER_MISMATCH'
+  | 'ERR_FULCIO_EXTENSION'
+  | 'ERR_IDENTITY_POLICY'
+  | 'ERR_TRUST_ROOT'
+  | 'ERR_KEYLESS_TOKEN'
+  | 'ERR_KEYLESS_CERTIFICATE'
+  // build outputs as statement payloads: evidence detection, subjects, provenance
+  | 'ERR_PAYLOAD_EMPTY'
+  | 'ERR_PAYLOAD_MALFORMED'
+  | 'ERR_PAYLOAD_UNKNOWN_FORMAT'
+  | 'ERR_PAYLOAD_UNSUPPORTED_VERSION'
+  | 'ERR_PAYLOAD_SCHEMA'
+  | 'ERR_PAYLOAD_KIND_MISMATCH'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_SUBJECT_INVALID'
+  | 'ERR_SUBJECT_NOT_FOUND'
+  | 'ERR_SUBJECT_DIRECTORY'
+  | 'ERR_SUBJECT_NO_MATCH'
+  | 'ERR_SUBJECT_LIMIT'
+  | 'ERR_SUBJECT_MISMATCH'
+  | 'ERR_SUBJECT_UNDECLARED'
+  | 'ERR_CHECKSUMS_MALFORMED'
+  | 'ERR_OCI_REFERENCE'
+  | 'ERR_PROVENANCE_ENV'
+  // SCRAPI client
+  | 'ERR_SCRAPI_REFUSED'
+  | 'ERR_SCRAPI_FAILED'
+  | 'ERR_SCRAPI_UNAVAILABLE'
+  | 'ERR_SCRAPI_TIMEOUT'
+  | 'ERR_SCRAPI_PENDING'
   // everything around the domain
   | 'ERR_IO'
   | 'ERR_USAGE';
@@ -79,3 +125,33 @@ export class StatementError extends ScittError {}
 export function isScittError(e: unknown): e is ScittError {
   return e instanceof ScittError;
 }
+
+/** One identity-policy field the certificate did not satisfy. */
+export interface IdentityRefusal {
+  /** the policy field, e.g. `repo`, `signerWorkflow` */
+  readonly field: string;
+  readonly expected: string;
+  /** what the certificate says; undefined when the certificate does not carry the value */
+  readonly actual: string | undefined;
+}
+
+/**
+ * An X.509 issuer is not acceptable: the certificate path, its did:x509 binding, its Fulcio
+ * identity or the identity policy; or keyless signing could not get a certificate.
+ */
+export class IdentityError extends ScittError {
+  /** for ERR_IDENTITY_POLICY: every field that did not match, with the certificate's value */
+  readonly refusals: readonly IdentityRefusal[];
+
+  constructor(code: ErrorCode, message: string, options: ScittErrorOptions & { refusals?: readonly IdentityRefusal[] } = {}) {
+    super(code, message, options);
+    this.refusals = options.refusals ?? [];
+  }
+}
+
+/** A Merkle proof (RFC 9162 §2.1) does not verify, or a size or index is out of range. */
+export class MerkleError extends ScittError {}
+/** A Receipt (RFC 9942), Transparent Statement (RFC 9943 §7) or signed tree head is malformed, untrusted or does not verify. */
+export class ReceiptError extends ScittError {}
+/** Evidence (SBOM, in-toto, provenance, SARIF), a subject or its digest is unusable as a statement payload. */
+export class PayloadError extends ScittError {}

@@ -1,0 +1,205 @@
+/**
+ * Trust anchors for X.509 issuers (RFC 9943 §5.1.1.1: the TS and verifiers keep a list of trust
+ * anchors and build a complete path to one of them). Sources: the Sigstore public-good trusted root
+ * via TUF (@sigstore/tuf), an offline trusted_root.json for air-gapped verifiers, or configured PEM sets.
+ */
+import { readFile } from 'node:fs/promises';
+import { initTUF } from '@sigstore/tuf';
+import { IdentityError } from '../errors.ts';
+import { type Certificate, X509_LIMITS, certificatesFromPem, nameDer, parseCertificate, sameBytes } from './certificate.ts';
+
+/**
+ * One certificate authority: its CA certificates from the issuing CA up to the self-signed root (the
+ * trust anchor, last). `validFor` is the window in which the authority is trusted to have issued
+ * (Sigstore trusted root `validFor`); a path is accepted only when the verification time is inside it.
+ */
+export interface CertificateAuthority {
+  readonly name: string;
+  readonly uri?: string;
+  readonly chain: readonly Uint8Array[];
+  readonly validFor?: { readonly start?: Date; readonly end?: Date };
+}
+
+export interface TrustStore {
+  readonly authorities: readonly CertificateAuthority[];
+}
+
+const MAX_AUTHORITIES = 64;
+const MAX_TRUSTED_ROOT_BYTES = 4 * 1024 * 1024;
+export const SIGSTORE_TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json';
+
+function authorityName(der: Uint8Array): string {
+  return parseCertificate(der, 'trust anchor').subject || '(empty subject)';
+}
+
+/** Whether `issuer`'s key signed `cert` and the names chain (exact DER match of issuer and subject Names). */
+export async function issuedBy(cert: Certificate, issuer: Certificate): Promise<boolean> {
+  if (!sameBytes(nameDer(cert.issuerName), nameDer(issuer.subjectName))) return false;
+  try {
+    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+  } catch {
+    return false;
+  }
+}
+
+export interface PemTrustInput {
+  /** self-signed root certificates (trust anchors) */
+  roots: string | readonly string[];
+  /** intermediate CA certificates; each must chain to one of the roots */
+  intermediates?: string | readonly string[];
+}
+
+/**
+ * A trust store from configured PEM sets: every root is an authority on its own, and every
+ * intermediate becomes an authority whose chain runs up to its root (so leaves that carry only
+ * themselves in x5chain still complete).
+ */
+export async function trustFromPem(input: PemTrustInput): Promise<TrustStore> {
+  const list = (v: string | readonly string[] | undefined) => (v === undefined ? [] : typeof v === 'string' ? [v] : v).flatMap(certificatesFromPem);
+  const roots = list(input.roots);
+  const intermediates = list(input.intermediates);
+  if (roots.length === 0) throw new IdentityError('ERR_TRUST_ROOT', 'no root certificate given; a trust store needs at least one trust anchor');
+  if (roots.length + intermediates.length > MAX_AUTHORITIES) {
+    throw new IdentityError('ERR_X509_LIMIT', `${roots.length + intermediates.length} CA certificates given; at most ${MAX_AUTHORITIES} are accepted`);
+  }
+  const authorities: CertificateAuthority[] = roots.map((der) => ({ name: authorityName(der), chain: [der] }));
+  const parsed = [...intermediates, ...roots].map((der) => ({ der, cert: parseCertificate(der, 'CA certificate') }));
+  for (const der of intermediates) {
+    const chain = [der];
+    let cert = parseCertificate(der, 'intermediate certificate');
+    while (!roots.some((r) => sameBytes(r, chain[chain.length - 1]!))) {
+      if (chain.length >= X509_LIMITS.maxChainLength) {
+        throw new IdentityError('ERR_X509_LIMIT', `intermediate "${authorityName(der)}" is more than ${X509_LIMITS.maxChainLength} certificates from a root`);
+      }
+      let next: (typeof parsed)[number] | undefined;
+      for (const p of parsed) if (!chain.some((c) => sameBytes(c, p.der)) && (await issuedBy(cert, p.cert))) next = p;
+      if (!next) {
+        throw new IdentityError('ERR_TRUST_ROOT', `intermediate "${authorityName(der)}" does not chain to any configured root (its issuer is "${cert.issuer}"); add that root`);
+      }
+      chain.push(next.der);
+      cert = next.cert;
+    }
+    authorities.push({ name: authorityName(der), chain });
+  }
+  return { authorities };
+}
+
+interface TrustedRootCa {
+  subject?: { organization?: string; commonName?: string };
+  uri?: string;
+  certChain?: { certificates?: { rawBytes?: string }[] };
+  validFor?: { start?: string; end?: string };
+}
+
+function parseDate(v: unknown, what: string): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = typeof v === 'string' ? new Date(v) : undefined;
+  if (!d || Number.isNaN(d.getTime())) throw new IdentityError('ERR_TRUST_ROOT', `trusted root ${what} is not an RFC 3339 time`);
+  return d;
+}
+
+/**
+ * The Fulcio certificate authorities of a Sigstore trusted root
+ * (`application/vnd.dev.sigstore.trustedroot+json`, JSON form as served by TUF or `gh attestation trusted-root`).
+ */
+export function trustFromSigstoreTrustedRoot(input: string | Uint8Array | object): TrustStore {
+  let root: unknown = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    if (input.length > MAX_TRUSTED_ROOT_BYTES) throw new IdentityError('ERR_X509_LIMIT', `trusted root is larger than ${MAX_TRUSTED_ROOT_BYTES} bytes`);
+    try {
+      root = JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
+    } catch (e) {
+      throw new IdentityError('ERR_TRUST_ROOT', `trusted root is not JSON: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const r = root as { mediaType?: unknown; certificateAuthorities?: unknown };
+  if (typeof r !== 'object' || r === null || typeof r.mediaType !== 'string' || !r.mediaType.startsWith(SIGSTORE_TRUSTED_ROOT_MEDIA_TYPE)) {
+    throw new IdentityError('ERR_TRUST_ROOT', `trusted root must have mediaType "${SIGSTORE_TRUSTED_ROOT_MEDIA_TYPE};version=…"`);
+  }
+  if (!Array.isArray(r.certificateAuthorities) || r.certificateAuthorities.length === 0) {
+    throw new IdentityError('ERR_TRUST_ROOT', 'trusted root lists no certificateAuthorities; it cannot anchor Fulcio certificates');
+  }
+  if (r.certificateAuthorities.length > MAX_AUTHORITIES) {
+    throw new IdentityError('ERR_X509_LIMIT', `trusted root lists ${r.certificateAuthorities.length} certificate authorities; at most ${MAX_AUTHORITIES} are accepted`);
+  }
+  const authorities = (r.certificateAuthorities as TrustedRootCa[]).map((ca, i): CertificateAuthority => {
+    const certs = ca.certChain?.certificates;
+    if (!Array.isArray(certs) || certs.length === 0 || certs.length > X509_LIMITS.maxChainLength) {
+      throw new IdentityError('ERR_TRUST_ROOT', `trusted root certificateAuthorities[${i}].certChain must hold 1..${X509_LIMITS.maxChainLength} certificates`);
+    }
+    const chain = certs.map((c, j) => {
+      if (typeof c.rawBytes !== 'string') throw new IdentityError('ERR_TRUST_ROOT', `trusted root certificateAuthorities[${i}].certChain.certificates[${j}].rawBytes is missing`);
+      const der = new Uint8Array(Buffer.from(c.rawBytes, 'base64'));
+      parseCertificate(der, `trusted root certificateAuthorities[${i}] certificate ${j}`);
+      return der;
+    });
+    const start = parseDate(ca.validFor?.start, `certificateAuthorities[${i}].validFor.start`);
+    const end = parseDate(ca.validFor?.end, `certificateAuthorities[${i}].validFor.end`);
+    const name = [ca.subject?.organization, ca.subject?.commonName].filter(Boolean).join('/') || authorityName(chain[chain.length - 1]!);
+    return {
+      name,
+      ...(ca.uri ? { uri: ca.uri } : {}),
+      chain,
+      ...(start || end ? { validFor: { ...(start ? { start } : {}), ...(end ? { end } : {}) } } : {}),
+    };
+  });
+  return { authorities };
+}
+
+/** An offline trusted_root.json (air-gapped verifiers; `gh attestation trusted-root` writes one). */
+export async function trustFromTrustedRootFile(path: string): Promise<TrustStore> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new IdentityError('ERR_TRUST_ROOT', `cannot read trusted root file ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return trustFromSigstoreTrustedRoot(bytes);
+}
+
+export interface SigstoreTufOptions {
+  /** TUF mirror; default the Sigstore public-good CDN */
+  mirrorURL?: string;
+  /** TUF metadata cache directory; default @sigstore/tuf's per-user data directory */
+  cachePath?: string;
+  /** initial root.json for a mirror that @sigstore/tuf has no seed for */
+  rootPath?: string;
+  /** use cached metadata without contacting the mirror */
+  forceCache?: boolean;
+}
+
+const tufCache = new Map<string, Promise<TrustStore>>();
+
+/**
+ * The Sigstore public-good Fulcio trust (or a private Sigstore's, through `mirrorURL`/`rootPath`),
+ * fetched and verified by TUF, parsed once per process and option set. With `trustedRootPath` no
+ * network is used at all.
+ */
+export function sigstoreTrust(options: SigstoreTufOptions & { trustedRootPath?: string } = {}): Promise<TrustStore> {
+  if (options.trustedRootPath !== undefined) return trustFromTrustedRootFile(options.trustedRootPath);
+  const key = JSON.stringify([options.mirrorURL, options.cachePath, options.rootPath, options.forceCache]);
+  let p = tufCache.get(key);
+  if (!p) {
+    p = (async () => {
+      try {
+        const tuf = await initTUF({
+          ...(options.mirrorURL !== undefined ? { mirrorURL: options.mirrorURL } : {}),
+          ...(options.cachePath !== undefined ? { cachePath: options.cachePath } : {}),
+          ...(options.rootPath !== undefined ? { rootPath: options.rootPath } : {}),
+          ...(options.forceCache !== undefined ? { forceCache: options.forceCache } : {}),
+        });
+        return trustFromSigstoreTrustedRoot(await tuf.getTarget('trusted_root.json'));
+      } catch (e) {
+        if (e instanceof IdentityError) throw e;
+        throw new IdentityError(
+          'ERR_TRUST_ROOT',
+          `cannot fetch the Sigstore trusted root through TUF (${options.mirrorURL ?? 'public-good mirror'}): ${(e as Error).message}; offline, pass a trusted_root.json file instead`,
+          { cause: e },
+        );
+      }
+    })();
+    p.catch(() => tufCache.delete(key));
+    tufCache.set(key, p);
+  }
+  return p;
+}

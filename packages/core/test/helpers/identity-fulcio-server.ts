@@ -1,0 +1,123 @@
+/**
+ * @sigstore/mock's Fulcio double (its CA and /api/v2/signingCert handler) served over loopback HTTP,
+ * so the real FulcioSigner — in this process or in a child process — reaches it by URL. @sigstore/mock
+ * itself only intercepts in-process (nock), and there is no @sigstore/mock-server package on npm.
+ *
+ * In front of the mock handler this server does what the real Fulcio does and the mock skips: it
+ * verifies the OIDC token's signature, issuer, audience and lifetime, and the proof of possession
+ * (the token subject signed by the key to certify). Like the real Fulcio for GitHub Actions, the
+ * SAN is https://github.com/ + job_workflow_ref.
+ */
+import { type KeyObject, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { type AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { fulcioHandler, initializeCA } from '@sigstore/mock';
+import { certificateToPem } from '../../src/identity/certificate.ts';
+
+export interface FulcioServerOptions {
+  /** the OIDC issuer whose tokens are accepted, and its token-signing key */
+  oidcIssuer: string;
+  oidcPublicKey: KeyObject;
+  audience?: string;
+  /** misbehave: certify a key of the server's own instead of the one requested (to test that signers notice) */
+  certifyOtherKey?: boolean;
+}
+
+export interface FulcioServer {
+  /** base URL for FulcioSigner (`fulcioBaseURL`) */
+  readonly url: string;
+  /** the mock CA root that issues the leaves, DER and PEM */
+  readonly rootDer: Uint8Array;
+  readonly rootPem: string;
+  /** certificates issued so far */
+  readonly issued: number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 64 * 1024;
+
+function checkToken(jwt: string, opts: FulcioServerOptions): Record<string, unknown> {
+  const parts = jwt.split('.');
+  if (parts.length !== 3) throw new Error('identity token is not a JWS compact serialization');
+  const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()) as { alg?: string };
+  if (header.alg !== 'ES256') throw new Error(`identity token alg ${header.alg} is not ES256`);
+  const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: opts.oidcPublicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2]!, 'base64url'));
+  if (!ok) throw new Error('identity token signature does not verify');
+  const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()) as Record<string, unknown>;
+  const now = Date.now() / 1000;
+  if (claims.iss !== opts.oidcIssuer) throw new Error(`identity token issuer ${String(claims.iss)} is not trusted`);
+  const aud = opts.audience ?? 'sigstore';
+  if (!(claims.aud === aud || (Array.isArray(claims.aud) && claims.aud.includes(aud)))) throw new Error(`identity token audience is not ${aud}`);
+  if (typeof claims.exp !== 'number' || claims.exp < now) throw new Error('identity token expired');
+  if (typeof claims.nbf === 'number' && claims.nbf > now + 60) throw new Error('identity token not yet valid');
+  return claims;
+}
+
+function checkProofOfPossession(body: { publicKeyRequest?: { publicKey?: { content?: string }; proofOfPossession?: string } }, subject: string): void {
+  const pem = body.publicKeyRequest?.publicKey?.content;
+  const pop = body.publicKeyRequest?.proofOfPossession;
+  if (!pem || !pop) throw new Error('publicKeyRequest with publicKey.content and proofOfPossession is required');
+  if (!verify('sha256', Buffer.from(subject), createPublicKey(pem), Buffer.from(pop, 'base64'))) {
+    throw new Error('proof of possession does not verify: the token subject must be signed with the key to certify');
+  }
+}
+
+export async function startFulcioServer(opts: FulcioServerOptions): Promise<FulcioServer> {
+  const ca = await initializeCA(generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+  const githubCa: typeof ca = {
+    rootCertificate: ca.rootCertificate,
+    issueCertificate: (req) => ca.issueCertificate({ ...req, subjectAltName: `https://github.com/${req.subjectAltName}` }),
+  };
+  const handler = fulcioHandler(githubCa, { strict: true, subjectClaim: 'job_workflow_ref' });
+  let issued = 0;
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: string, contentType = 'application/json') => {
+      res.writeHead(status, { 'content-type': contentType });
+      res.end(body);
+    };
+    if (req.method !== 'POST' || req.url !== handler.path) return reply(404, JSON.stringify({ code: 5, message: 'not found' }));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) req.destroy();
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      void (async () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          const body = JSON.parse(text) as { credentials?: { oidcIdentityToken?: string } };
+          const claims = checkToken(body.credentials?.oidcIdentityToken ?? '', opts);
+          checkProofOfPossession(body as never, String(claims.email ?? claims.sub));
+        } catch (e) {
+          return reply(401, JSON.stringify({ code: 16, message: (e as Error).message }));
+        }
+        let forward = text;
+        if (opts.certifyOtherKey) {
+          const body = JSON.parse(text) as { publicKeyRequest: { publicKey: { content: string } } };
+          body.publicKeyRequest.publicKey.content = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+          forward = JSON.stringify(body);
+        }
+        const out = await handler.fn(forward);
+        if (out.statusCode === 201) issued++;
+        reply(out.statusCode, typeof out.response === 'string' ? out.response : Buffer.from(out.response.buffer).toString(), out.contentType);
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const rootDer = new Uint8Array(ca.rootCertificate.buffer, ca.rootCertificate.byteOffset, ca.rootCertificate.byteLength);
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    rootDer,
+    rootPem: certificateToPem(rootDer),
+    get issued() {
+      return issued;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
