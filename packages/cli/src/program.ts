@@ -2,6 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { registerInspect } from './commands/inspect.ts';
 import { registerKeygen } from './commands/keygen.ts';
 import { registerStatement } from './commands/statement.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerRegister } from './commands/register.ts';
+import { registerPolicy } from './commands/policy.ts';
 import { EXIT } from './run.ts';
 
 export function createProgram(): Command {
@@ -17,6 +20,9 @@ export function createProgram(): Command {
   program.configureHelp({ sortSubcommands: false });
   registerKeygen(program);
   registerStatement(program);
+  registerServe(program);
+  registerRegister(program);
+  registerPolicy(program);
   registerInspect(program);
   return program;
 }

@@ -7,7 +7,17 @@ import { isScittError, type ScittError } from '@scitt-actions/core';
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Errors about the user's own inputs or environment: never "verification failed". */
-const OPERATIONAL = new Set(['ERR_IO', 'ERR_USAGE', 'ERR_KEY_INVALID', 'ERR_KEY_UNSUPPORTED', 'ERR_KEY_NOT_PRIVATE']);
+const OPERATIONAL = new Set([
+  'ERR_IO',
+  'ERR_USAGE',
+  'ERR_KEY_INVALID',
+  'ERR_KEY_UNSUPPORTED',
+  'ERR_KEY_NOT_PRIVATE',
+  'ERR_SCRAPI_FAILED',
+  'ERR_SCRAPI_UNAVAILABLE',
+  'ERR_SCRAPI_TIMEOUT',
+  'ERR_SCRAPI_PENDING',
+]);
 
 export type VerbKind = 'verify' | 'operate';
 

@@ -1,0 +1,84 @@
+/**
+ * The embedded Transparency Service: `startTransparencyService()` opens (or creates) the data
+ * directory, applies the registration policy, and serves SCRAPI on host:port.
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { loadOrCreateServiceKey } from './service-key.ts';
+import { TransparencyLog } from './log.ts';
+import { buildServer } from './server.ts';
+import { type RegistrationPolicy, describePolicy } from './registration-policy.ts';
+
+export { TransparencyLog } from './log.ts';
+export { parsePolicy, describePolicy, type RegistrationPolicy, DEFAULT_POLICY, POLICY_SUBJECT } from './registration-policy.ts';
+export { encodeProblem, PROBLEM_MEDIA_TYPE, HttpProblem } from './problem.ts';
+
+export interface ServiceOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  /** iss of receipts; defaults to the URL the service listens on */
+  iss?: string;
+  /** applied at start when it differs from the policy in force */
+  policy?: RegistrationPolicy;
+  tokens?: readonly string[];
+  adminToken?: string;
+  bodyLimit?: number;
+  rate?: number;
+  burst?: number;
+  syncWaitMs?: number;
+  maxBatch?: number;
+  logLine?: (fields: Record<string, unknown>) => void;
+}
+
+export interface RunningService {
+  url: string;
+  log: TransparencyLog;
+  close(): Promise<void>;
+}
+
+export const stderrLog = (fields: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+
+export async function startTransparencyService(o: ServiceOptions): Promise<RunningService> {
+  const logLine = o.logLine ?? stderrLog;
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const serviceKey = loadOrCreateServiceKey(o.dataDir);
+  const host = o.host ?? '127.0.0.1';
+  const port = o.port ?? 0;
+  const bodyLimit = o.bodyLimit ?? 2 * 1024 * 1024;
+  const log = new TransparencyLog({ dataDir: o.dataDir, serviceKey, iss: o.iss ?? '', ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}) });
+  const app = buildServer({
+    log,
+    tokens: o.tokens ?? [],
+    ...(o.adminToken ? { adminToken: o.adminToken } : {}),
+    bodyLimit,
+    rate: o.rate ?? 0,
+    burst: o.burst ?? 100,
+    syncWaitMs: o.syncWaitMs ?? 5_000,
+    logLine,
+  });
+  await app.listen({ host, port });
+  const address = app.server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  // The default iss is the URL, known only once bound; set before any request is handled.
+  if (!o.iss) log.iss = url;
+  if (o.policy && JSON.stringify(o.policy) !== JSON.stringify(log.policy.policy)) await log.setPolicy(o.policy);
+  logLine({
+    level: 'info',
+    msg: 'transparency service started',
+    url,
+    kid: Buffer.from(serviceKey.kid).toString('hex'),
+    keyCreated: serviceKey.created,
+    treeSize: log.size(),
+    policy: describePolicy(log.policy.policy),
+    policyEntry: log.policy.leafIndex ?? 'default',
+  });
+  return {
+    url,
+    log,
+    async close() {
+      await app.close();
+      log.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Starts `scitt serve` as a real child process on a free loopback port, as users and CI run it;
+ * tests talk to it over HTTP only. No in-process fake of the Transparency Service exists.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type CoseKey, toJwk } from '@scitt-actions/core';
+
+export const SCITT_MAIN = resolve(fileURLToPath(import.meta.url), '../../../packages/cli/src/main.ts');
+
+export interface ServiceProcess {
+  url: string;
+  dataDir: string;
+  proc: ChildProcessWithoutNullStreams;
+  /** everything the service wrote on stderr (structured log lines) */
+  stderr: () => string;
+  /** SIGTERM and wait; resolves with the exit code */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  /** issuer public keys the registration policy trusts */
+  issuers?: CoseKey[];
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** A policy file trusting the given issuer keys. */
+export function writePolicy(dir: string, issuers: CoseKey[], extra: Record<string, unknown> = {}): string {
+  const path = join(dir, `policy-${Date.now()}-${Math.random().toString(16).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify({ issuers: issuers.map((k, i) => ({ name: `issuer-${i}`, key: toJwk(k) })), ...extra }));
+  return path;
+}
+
+export async function startService(o: StartOptions = {}): Promise<ServiceProcess> {
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'scitt-ts-'));
+  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, ...(o.args ?? [])];
+  if (o.issuers) args.push('--policy', writePolicy(dataDir, o.issuers));
+  const proc = spawn(process.execPath, [SCITT_MAIN, ...args], { env: { ...process.env, ...o.env }, stdio: 'pipe' });
+  let err = '';
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  const url = await new Promise<string>((res, rej) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        proc.stdout.off('data', onData);
+        res(out.slice(0, nl).trim());
+      }
+    };
+    proc.stdout.on('data', onData);
+    void exited.then((code) => rej(new Error(`scitt serve exited (${code}) before printing its URL:\n${err}`)));
+    setTimeout(() => rej(new Error(`scitt serve printed no URL within 20 s:\n${err}`)), 20_000).unref();
+  });
+  return {
+    url,
+    dataDir,
+    proc,
+    stderr: () => err,
+    async stop() {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
