@@ -5,6 +5,9 @@ import { registerStatement } from './commands/statement.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerRegister } from './commands/register.ts';
 import { registerPolicy } from './commands/policy.ts';
+import { registerAttach } from './commands/attach.ts';
+import { registerVerify } from './commands/verify.ts';
+import { registerKeys } from './commands/keys.ts';
 import { EXIT } from './run.ts';
 
 export function createProgram(): Command {
@@ -22,6 +25,9 @@ export function createProgram(): Command {
   registerStatement(program);
   registerServe(program);
   registerRegister(program);
+  registerAttach(program);
+  registerVerify(program);
+  registerKeys(program);
   registerPolicy(program);
   registerInspect(program);
   return program;

@@ -1,20 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const MAIN = resolve(fileURLToPath(import.meta.url), '../../src/main.ts');
-
-/** Runs the real `scitt` binary as a child process, as a user's shell would. */
-export function scitt(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [MAIN, ...args], { cwd }, (err, stdout, stderr) => {
-      res({ code: err ? (typeof err.code === 'number' ? err.code : 2) : 0, stdout, stderr });
-    });
-  });
-}
+import { scitt } from '../../../test/helpers/cli.ts';
 
 describe('scitt CLI: keygen, statement create/verify, inspect', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scitt-cli-'));

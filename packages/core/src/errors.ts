@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'ERR_STATEMENT_RECEIPTS_PROTECTED'
   // receipts and merkle proofs (RFC 9942, RFC 9162)
   | 'ERR_RECEIPT_MALFORMED'
+  | 'ERR_RECEIPT_MISSING'
   | 'ERR_RECEIPT_VDS'
   | 'ERR_RECEIPT_PROOF'
   | 'ERR_RECEIPT_KEY_UNKNOWN'

@@ -7,3 +7,4 @@ export * from './scrapi/index.ts';
 export * from './identity/index.ts';
 export * from './merkle/index.ts';
 export * from './receipt/index.ts';
+export * from './verify/index.ts';

@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import {
+  type IdentityPolicy,
+  type IssuerTrust,
+  type VerificationResult,
+  loadKey,
+  loadServiceKeys,
+  loadX509Trust,
+  sha256File,
+  verifyTransparent,
+} from '@scitt-actions/core';
+import { EXIT, action } from '../run.ts';
+import { readInput } from '../io.ts';
+
+export interface IdentityFlags {
+  repo?: string;
+  owner?: string;
+  signerWorkflow?: string;
+  signerRepo?: string;
+  sourceRef?: string;
+  certOidcIssuer?: string;
+  hostedRunnersOnly?: boolean;
+  denySelfHostedRunners?: boolean;
+  did?: string;
+  trustedRoot?: string;
+  x509Roots?: string;
+}
+
+interface VerifyFlags extends IdentityFlags {
+  tsKeys: string;
+  issuerKey?: string[];
+  receiptsOnly?: boolean;
+  allowUnreceipted?: boolean;
+  artifact?: string;
+  evidence?: string;
+  minReceipts: string;
+  json?: boolean;
+}
+
+/** Identity policy flags named as `gh attestation verify` names them. */
+export function addIdentityOptions(cmd: Command): Command {
+  return cmd
+    .option('--repo <OWNER/REPO>', 'keyless: the repository whose workflow must have signed')
+    .option('--owner <OWNER>', 'keyless: the owner (organisation or user) whose workflows may sign')
+    .option('--signer-workflow <WORKFLOW>', 'keyless: the signing workflow, OWNER/REPO/.github/workflows/FILE[@REF] (or a regex)')
+    .option('--signer-repo <OWNER/REPO>', 'keyless: the repository of a reusable signing workflow')
+    .option('--source-ref <REF>', 'keyless: the git ref the workflow ran on, e.g. refs/tags/v1.0.0')
+    .option('--cert-oidc-issuer <URL>', 'keyless: the OIDC issuer of the certificate', 'https://token.actions.githubusercontent.com')
+    .option('--hosted-runners-only', 'keyless: refuse statements signed on self-hosted runners')
+    .option('--deny-self-hosted-runners', 'same as --hosted-runners-only')
+    .option('--did <DID>', 'keyless: a did:x509 the issuer must match')
+    .option('--trusted-root <FILE>', 'keyless: Sigstore trusted_root.json (offline); default: the public-good root via TUF')
+    .option('--x509-roots <PEM>', 'keyless: PEM file of trusted root (and intermediate) certificates instead of Sigstore');
+}
+
+export function identityPolicy(f: IdentityFlags): IdentityPolicy | undefined {
+  const signerWorkflow = f.signerWorkflow?.startsWith('/') && f.signerWorkflow.endsWith('/') ? new RegExp(f.signerWorkflow.slice(1, -1)) : f.signerWorkflow;
+  const policy: IdentityPolicy = {
+    ...(f.repo ? { repo: f.repo } : {}),
+    ...(f.owner ? { owner: f.owner } : {}),
+    ...(signerWorkflow ? { signerWorkflow } : {}),
+    ...(f.signerRepo ? { signerRepo: f.signerRepo } : {}),
+    ...(f.sourceRef ? { sourceRef: f.sourceRef } : {}),
+    ...(f.certOidcIssuer ? { certOidcIssuer: f.certOidcIssuer } : {}),
+    ...(f.hostedRunnersOnly || f.denySelfHostedRunners ? { denySelfHostedRunners: true } : {}),
+    ...(f.did ? { did: f.did } : {}),
+  };
+  return policy.repo || policy.owner || policy.signerWorkflow || policy.signerRepo || policy.did ? policy : undefined;
+}
+
+export async function issuerTrust(f: IdentityFlags & { issuerKey?: string[] }): Promise<IssuerTrust> {
+  const keys = await Promise.all((f.issuerKey ?? []).map(async (p) => loadKey(await readInput(p, 'issuer key'))));
+  const policy = identityPolicy(f);
+  return {
+    ...(keys.length ? { keys } : {}),
+    ...(policy ? { x509: { trust: await loadX509Trust({ ...(f.trustedRoot ? { trustedRoot: f.trustedRoot } : {}), ...(f.x509Roots ? { rootsPem: f.x509Roots } : {}) }), policy } } : {}),
+  };
+}
+
+function printResult(r: VerificationResult, file: string): void {
+  process.stdout.write(`${r.ok ? 'VERIFIED' : 'NOT VERIFIED'}  ${file}\n`);
+  for (const c of r.checks) process.stdout.write(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${c.message}${c.code && !c.ok ? ` [${c.code}]` : ''}\n`);
+  for (const rc of r.receipts?.receipts ?? []) {
+    const when = rc.registrationTime ? new Date(rc.registrationTime * 1000).toISOString() : '?';
+    process.stdout.write(`        receipt ${rc.index}: ${rc.status} vds=${rc.vds ?? '?'} service=${rc.serviceIss ?? rc.kid ?? '?'} tree=${rc.treeSize ?? '?'} leaf=${rc.leafIndex ?? '?'} registered=${when}\n`);
+  }
+  for (const w of r.warnings) process.stdout.write(`  warning: ${w}\n`);
+}
+
+export function registerVerify(program: Command): void {
+  const cmd = program
+    .command('verify')
+    .description('verify a Transparent Statement offline: receipts from trusted services, the issuer, and the artifact bytes')
+    .argument('<FILE.scitt>', 'the Transparent Statement')
+    .requiredOption('--ts-keys <URL|FILE>', 'trusted Transparency Service keys: its URL, or a COSE Key Set / JWK Set / PEM file')
+    .option('--issuer-key <KEY.pub.pem...>', 'trusted issuer public key(s)')
+    .option('--receipts-only', 'verify receipts and their binding only, not who issued the statement (RFC 9943 §7.1)')
+    .option('--allow-unreceipted', 'keyless: accept a certificate checked at the current time when there is no trusted receipt (warns)')
+    .option('--artifact <PATH>', 'the artifact: the statement must be about exactly these bytes')
+    .option('--evidence <FILE>', 'the evidence of a hash-envelope statement, checked against the signed digest')
+    .option('--min-receipts <N>', 'receipts from at least N distinct trusted services', '1')
+    .option('--json', 'print the full result as JSON');
+  addIdentityOptions(cmd).action(
+    action('verify', async (file: string, o: VerifyFlags) => {
+      const bytes = await readInput(file, 'Transparent Statement');
+      const result = await verifyTransparent(bytes, {
+        trustedServiceKeys: await loadServiceKeys(o.tsKeys),
+        receiptPolicy: { minServices: Number(o.minReceipts) },
+        issuer: await issuerTrust(o),
+        ...(o.receiptsOnly ? { receiptsOnly: true } : {}),
+        ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}),
+        ...(o.artifact ? { artifactSha256: await sha256File(o.artifact) } : {}),
+        ...(o.evidence ? { evidence: { path: o.evidence } } : {}),
+      });
+      if (o.json) process.stdout.write(`${JSON.stringify(result, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2)}\n`);
+      else printResult(result, file);
+      if (!result.ok) {
+        const usage = result.checks.find((c) => !c.ok && (c.code === 'ERR_USAGE' || c.code === 'ERR_IO'));
+        process.exitCode = usage ? EXIT.usage : EXIT.failed;
+      }
+    }),
+  );
+}

@@ -1,0 +1,204 @@
+/**
+ * Verifying a Transparent Statement (RFC 9943 §7.1) as a release gate or a consumer does, with one
+ * structured result: each check says whether it passed and, if not, a stable code and why.
+ *
+ * Order: statement profile → receipts from trusted services (their iat is the trusted registration
+ * time) → issuer: a trusted key, or an X.509/Fulcio identity validated at the registration time →
+ * the artifact's bytes (subject digest or hash-envelope payload) → hash-envelope evidence.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type CoseKey, thumbprint } from '../cose/key.ts';
+import { verifySign1 } from '../cose/sign1.ts';
+import { ScittError } from '../errors.ts';
+import { type IdentityPolicy } from '../identity/policy.ts';
+import { type TrustStore } from '../identity/trust.ts';
+import { verifyX509Issuer } from '../identity/verify.ts';
+import type { WorkflowIdentity } from '../identity/fulcio.ts';
+import { type TrustedKeys } from '../receipt/keys.ts';
+import { type ReceiptPolicy, type ReceiptsVerification, verifyTransparentStatement } from '../receipt/transparent.ts';
+import { type Preimage, verifyPreimage } from '../statement/hash-envelope.ts';
+import { type SignedStatement, parseSignedStatement, verifySignedStatement } from '../statement/signed-statement.ts';
+import { subjectDigests } from './subject.ts';
+
+export type CheckName = 'statement' | 'receipts' | 'issuer' | 'artifact' | 'evidence';
+
+export interface Check {
+  name: CheckName;
+  ok: boolean;
+  /** what was checked, or why it failed */
+  message: string;
+  code?: string;
+}
+
+export interface IssuerTrust {
+  /** trusted issuer keys (kid-identified statements) */
+  keys?: readonly CoseKey[];
+  /** x5chain statements: trust anchors and the identity policy the certificate must meet */
+  x509?: { trust: TrustStore; policy: IdentityPolicy };
+}
+
+export interface TransparentVerifyOptions {
+  trustedServiceKeys: TrustedKeys;
+  receiptPolicy?: ReceiptPolicy;
+  /** issuer trust; required unless receiptsOnly */
+  issuer?: IssuerTrust;
+  /** verify receipts and their binding only, not who issued the statement (RFC 9943 §7.1) */
+  receiptsOnly?: boolean;
+  /** accept a keyless statement without a trusted receipt (its certificate checked at the current time) */
+  allowUnreceipted?: boolean;
+  /** SHA-256 of the artifact about to be released: the statement must be about exactly it */
+  artifactSha256?: string;
+  /** the hash-envelope preimage (evidence) to check against the signed digest */
+  evidence?: Preimage;
+  /** for tests: the time a certificate is checked at when there is no receipt */
+  now?: Date;
+}
+
+export interface VerificationResult {
+  ok: boolean;
+  checks: Check[];
+  statement?: {
+    iss: string;
+    sub: string;
+    alg: string;
+    contentType?: string | number;
+    preimageContentType?: string | number;
+    payloadLocation?: string;
+    subjectDigests: string[];
+  };
+  receipts?: ReceiptsVerification;
+  /** earliest iat among verified receipts: the trusted registration time */
+  registrationTime?: number;
+  identity?: WorkflowIdentity;
+  warnings: string[];
+}
+
+const codeOf = (e: unknown) => (e instanceof ScittError ? e.code : 'ERR_INTERNAL');
+const fail = (name: CheckName, e: unknown): Check => ({ name, ok: false, code: codeOf(e), message: (e as Error).message });
+
+export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyOptions): Promise<VerificationResult> {
+  const checks: Check[] = [];
+  const warnings: string[] = [];
+  const done = (extra: Partial<VerificationResult> = {}): VerificationResult => ({ ok: checks.every((c) => c.ok), checks, warnings, ...extra });
+
+  let s: SignedStatement;
+  try {
+    s = parseSignedStatement(bytes);
+    checks.push({ name: 'statement', ok: true, message: `${s.algorithm.name} Signed Statement by ${s.iss} about ${s.sub}` });
+  } catch (e) {
+    checks.push(fail('statement', e));
+    return done();
+  }
+  const digests = subjectDigests(s.sub);
+  const statement = {
+    iss: s.iss,
+    sub: s.sub,
+    alg: s.algorithm.name,
+    ...(s.contentType !== undefined ? { contentType: s.contentType } : {}),
+    ...(s.hashEnvelope?.preimageContentType !== undefined ? { preimageContentType: s.hashEnvelope.preimageContentType } : {}),
+    ...(s.hashEnvelope?.location !== undefined ? { payloadLocation: s.hashEnvelope.location } : {}),
+    subjectDigests: digests,
+  };
+
+  // Receipts: which trusted services registered it, and when.
+  let receipts: ReceiptsVerification | undefined;
+  let registrationTime: number | undefined;
+  if (s.receipts.length === 0) {
+    checks.push({ name: 'receipts', ok: false, code: 'ERR_RECEIPT_MISSING', message: 'the statement carries no receipt: it was never registered with a Transparency Service, or its receipts were not attached' });
+  } else {
+    try {
+      receipts = verifyTransparentStatement(bytes, { trustedKeys: o.trustedServiceKeys, ...(o.receiptPolicy ? { policy: o.receiptPolicy } : {}) });
+      const times = receipts.receipts.filter((r) => r.ok && r.registrationTime !== undefined).map((r) => r.registrationTime!);
+      if (times.length) registrationTime = Math.min(...times);
+      checks.push(
+        receipts.ok
+          ? { name: 'receipts', ok: true, message: `receipts from ${receipts.verifiedServices.length} trusted service(s) verify` }
+          : { name: 'receipts', ok: false, code: receipts.error?.code ?? 'ERR_RECEIPT_POLICY', message: describeReceiptFailure(receipts) },
+      );
+    } catch (e) {
+      checks.push(fail('receipts', e));
+    }
+  }
+
+  // Issuer: who made the statement.
+  let identity: WorkflowIdentity | undefined;
+  if (o.receiptsOnly) {
+    warnings.push('issuer not verified (--receipts-only): the receipts prove registration, not who issued the statement');
+  } else {
+    try {
+      identity = await verifyIssuer(s, o, registrationTime, warnings, checks);
+    } catch (e) {
+      checks.push(fail('issuer', e));
+    }
+  }
+
+  if (o.artifactSha256 !== undefined) checks.push(artifactCheck(s, digests, o.artifactSha256.toLowerCase()));
+  if (o.evidence !== undefined) {
+    try {
+      await verifyPreimage(s, o.evidence);
+      checks.push({ name: 'evidence', ok: true, message: 'the evidence matches the digest the statement signs' });
+    } catch (e) {
+      checks.push(fail('evidence', e));
+    }
+  }
+  return done({ statement, ...(receipts ? { receipts } : {}), ...(registrationTime !== undefined ? { registrationTime } : {}), ...(identity ? { identity } : {}) });
+}
+
+function describeReceiptFailure(r: ReceiptsVerification): string {
+  const why = r.receipts.filter((x) => !x.ok).map((x) => `receipt ${x.index}: ${x.error?.message ?? x.status}`);
+  return [r.error?.message ?? 'no receipt from a trusted service verifies', ...why].join('; ');
+}
+
+async function verifyIssuer(s: SignedStatement, o: TransparentVerifyOptions, registrationTime: number | undefined, warnings: string[], checks: Check[]): Promise<WorkflowIdentity | undefined> {
+  const trust = o.issuer;
+  if (s.x5chain) {
+    if (!trust?.x509) {
+      throw new ScittError('ERR_USAGE', 'the statement is signed with a certificate (x5chain): give an identity policy (e.g. --repo OWNER/REPO) and trust anchors, or --receipts-only');
+    }
+    let at: Date;
+    if (registrationTime !== undefined) at = new Date(registrationTime * 1000);
+    else if (o.allowUnreceipted) {
+      at = o.now ?? new Date();
+      warnings.push('no trusted receipt: the certificate was checked at the current time instead of a trusted registration time');
+    } else {
+      throw new ScittError('ERR_RECEIPT_MISSING', 'a keyless statement needs a trusted receipt: its registration time is when the short-lived certificate must have been valid (or pass --allow-unreceipted)');
+    }
+    const r = await verifyX509Issuer({ x5chain: s.x5chain, iss: s.iss, trust: trust.x509.trust, at, policy: trust.x509.policy, statementKeyCheck: (k) => verifySign1(s.sign1, k) });
+    checks.push({ name: 'issuer', ok: true, message: `signed by ${r.identity.sanUri ?? s.iss}, certificate valid at ${at.toISOString()}, identity policy met` });
+    return r.identity;
+  }
+  if (!trust?.keys?.length) throw new ScittError('ERR_USAGE', 'no issuer trust given: pass the issuer public key (--issuer-key) or use --receipts-only');
+  const kid = s.kid ? Buffer.from(s.kid).toString('hex') : undefined;
+  const byKid = trust.keys.find((k) => kid !== undefined && (Buffer.from(thumbprint(k)).toString('hex') === kid || (k.kid && Buffer.from(k.kid).toString('hex') === kid)));
+  const key = byKid ?? (trust.keys.length === 1 ? trust.keys[0] : undefined);
+  if (!key) throw new ScittError('ERR_STATEMENT_KEY_ID', `no trusted issuer key has kid ${kid}`);
+  verifySignedStatement(s, key);
+  checks.push({ name: 'issuer', ok: true, message: `signature by ${s.iss} verifies with the trusted issuer key` });
+  return undefined;
+}
+
+function artifactCheck(s: SignedStatement, digests: string[], sha256: string): Check {
+  if (digests.includes(sha256)) return { name: 'artifact', ok: true, message: `the statement's subject pins sha256:${sha256}` };
+  const he = s.hashEnvelope;
+  if (he && he.hashAlg === -16 && he.digest.length === 32 && timingSafeEqual(Buffer.from(he.digest), Buffer.from(sha256, 'hex'))) {
+    return { name: 'artifact', ok: true, message: `the statement signs the digest sha256:${sha256}` };
+  }
+  return {
+    name: 'artifact',
+    ok: false,
+    code: 'ERR_SUBJECT_MISMATCH',
+    message: `the artifact's sha256:${sha256} is not what the statement is about (${digests.length ? digests.map((d) => `sha256:${d}`).join(', ') : `subject ${s.sub} pins no digest`}): the artifact changed after signing, or this is another artifact's statement`,
+  };
+}
+
+/** Streamed SHA-256 of a file, hex. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  } catch (e) {
+    throw new ScittError('ERR_IO', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return h.digest('hex');
+}
