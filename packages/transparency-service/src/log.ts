@@ -104,8 +104,8 @@ export class TransparencyLog {
   }
 
   /** Checks a statement against the registration policy (throws an HttpProblem), then queues it. */
-  register(bytes: Uint8Array): Queued {
-    const statement = this.#policy.compiled.check(bytes);
+  async register(bytes: Uint8Array): Promise<Queued> {
+    const statement = await this.#policy.compiled.check(bytes);
     return this.#enqueue(statement);
   }
 

@@ -6,9 +6,15 @@
 import type { JsonWebKey } from 'node:crypto';
 import {
   type CoseKey,
+  type IdentityPolicy,
   type SignedStatement,
+  type TrustStore,
   ScittError,
+  certificatesFromPem,
   fromJwk,
+  trustFromPem,
+  verifySign1,
+  verifyX509Issuer,
   loadKey,
   parseSignedStatement,
   thumbprint,
@@ -29,9 +35,19 @@ export interface PolicyIssuer {
   key: JsonWebKey;
 }
 
+/** Keyless issuers: certificate chains to these anchors, leaf identity matching the policy. */
+export interface PolicyX509 {
+  /** PEM root certificates (e.g. the Fulcio root) */
+  roots: string[];
+  intermediates?: string[];
+  /** who may register, e.g. {"repo": "acme/app", "signerWorkflow": "acme/app/.github/workflows/release.yml"} */
+  identity: Omit<IdentityPolicy, 'signerWorkflow'> & { signerWorkflow?: string };
+}
+
 export interface RegistrationPolicy {
   version: 1;
   issuers: PolicyIssuer[];
+  x509?: PolicyX509;
   /** largest Signed Statement accepted, in bytes */
   maxStatementBytes: number;
 }
@@ -54,9 +70,11 @@ export function parsePolicy(text: string): RegistrationPolicy {
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 256 || max > 64 * 1024 * 1024) {
     throw new ScittError('ERR_USAGE', 'registration policy "maxStatementBytes" must be an integer between 256 and 67108864');
   }
+  const x509 = o.x509 === undefined ? undefined : parseX509(o.x509);
   return {
     version: 1,
     maxStatementBytes: max,
+    ...(x509 ? { x509 } : {}),
     issuers: issuers.map((i: unknown, n: number) => {
       const issuer = i as { name?: unknown; iss?: unknown; key?: unknown };
       if (!issuer || typeof issuer !== 'object') throw new ScittError('ERR_USAGE', `issuers[${n}] must be an object with a "key"`);
@@ -76,7 +94,34 @@ export function parsePolicy(text: string): RegistrationPolicy {
   };
 }
 
+function parseX509(v: unknown): PolicyX509 {
+  const x = v as Partial<PolicyX509>;
+  const pems = (list: unknown, what: string): string[] => {
+    const arr = typeof list === 'string' ? [list] : list;
+    if (!Array.isArray(arr) || !arr.every((p) => typeof p === 'string')) throw new ScittError('ERR_USAGE', `x509.${what} must be a PEM string or an array of them`);
+    for (const p of arr) {
+      try {
+        if (certificatesFromPem(p).length === 0) throw new Error('no certificate');
+      } catch (e) {
+        throw new ScittError('ERR_USAGE', `x509.${what} holds something that is not a PEM certificate: ${(e as Error).message}`);
+      }
+    }
+    return arr as string[];
+  };
+  const roots = pems(x?.roots, 'roots');
+  if (roots.length === 0) throw new ScittError('ERR_USAGE', 'x509.roots must name at least one trust anchor');
+  const identity = x.identity as PolicyX509['identity'] | undefined;
+  if (!identity || typeof identity !== 'object' || !(identity.repo || identity.owner || identity.signerWorkflow || identity.signerRepo || identity.did)) {
+    throw new ScittError('ERR_USAGE', 'x509.identity must pin who may register: repo, owner, signerWorkflow, signerRepo or did');
+  }
+  return { roots, ...(x.intermediates ? { intermediates: pems(x.intermediates, 'intermediates') } : {}), identity };
+}
+
 export function describePolicy(p: RegistrationPolicy): string {
+  if (p.x509) {
+    const who = Object.entries(p.x509.identity).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    return `${p.issuers.length} trusted issuer key(s); keyless issuers chaining to ${p.x509.roots.length} root(s) with ${who}; statements up to ${p.maxStatementBytes} bytes`;
+  }
   if (p.issuers.length === 0) return 'no trusted issuers: every registration is refused until a policy is set (scitt policy set, or scitt serve --policy FILE)';
   return `${p.issuers.length} trusted issuer key(s): ${p.issuers.map((i) => i.name ?? i.iss ?? 'unnamed').join(', ')}; statements up to ${p.maxStatementBytes} bytes`;
 }
@@ -85,6 +130,7 @@ export function describePolicy(p: RegistrationPolicy): string {
 export class CompiledPolicy {
   readonly policy: RegistrationPolicy;
   readonly #byKid = new Map<string, { key: CoseKey; iss?: string }>();
+  #x509Trust: Promise<TrustStore> | undefined;
 
   constructor(policy: RegistrationPolicy) {
     this.policy = policy;
@@ -98,7 +144,7 @@ export class CompiledPolicy {
    * Registration checks (RFC 9943 §6.3): parse, profile, issuer key resolved from the protected kid
    * through this policy's trusted keys, signature valid. Throws an HttpProblem 400 saying which.
    */
-  check(bytes: Uint8Array): SignedStatement {
+  async check(bytes: Uint8Array): Promise<SignedStatement> {
     if (bytes.length > this.policy.maxStatementBytes) {
       throw new HttpProblem(413, 'Payload Too Large', `statement is ${bytes.length} bytes; this service's policy accepts at most ${this.policy.maxStatementBytes}`);
     }
@@ -110,9 +156,11 @@ export class CompiledPolicy {
       const title = code.startsWith('ERR_COSE_ALG') ? 'Bad Signature Algorithm' : 'Rejected';
       throw new HttpProblem(400, title, `not a valid Signed Statement: ${(e as Error).message} [${code}]`);
     }
-    if (!statement.kid) {
-      throw new HttpProblem(400, 'Rejected', 'statement is identified by x5chain/x5t; this service\'s policy trusts issuers by kid only');
+    if (statement.sign1.payload === null) {
+      throw new HttpProblem(400, 'Payload Missing', 'statement payload is detached; register a statement with its payload (a hash envelope keeps it small)');
     }
+    if (statement.x5chain) return this.#checkX509(statement);
+    if (!statement.kid) throw new HttpProblem(400, 'Rejected', 'statement names its issuer by x5t only; send the x5chain too');
     const issuer = this.#byKid.get(Buffer.from(statement.kid).toString('hex'));
     if (!issuer) {
       throw new HttpProblem(400, 'Rejected', `issuer key ${Buffer.from(statement.kid).toString('hex')} is not trusted by this service's registration policy`);
@@ -120,14 +168,31 @@ export class CompiledPolicy {
     if (issuer.iss !== undefined && issuer.iss !== statement.iss) {
       throw new HttpProblem(400, 'Rejected', `statement iss "${statement.iss}" is not the iss "${issuer.iss}" the policy binds to this key`);
     }
-    if (statement.sign1.payload === null) {
-      throw new HttpProblem(400, 'Payload Missing', 'statement payload is detached; register a statement with its payload (a hash envelope keeps it small)');
-    }
     try {
       verifySignedStatement(statement, issuer.key);
     } catch (e) {
       const code = (e as ScittError).code;
       throw new HttpProblem(400, code === 'ERR_COSE_ALG_KEY_MISMATCH' ? 'Bad Signature Algorithm' : 'Rejected', `${(e as Error).message} [${code}]`);
+    }
+    return statement;
+  }
+
+  /** Keyless issuers (RFC 9943 §5.1.1.1): a path to a registered anchor, valid now, and the identity policy. */
+  async #checkX509(statement: SignedStatement): Promise<SignedStatement> {
+    const x509 = this.policy.x509;
+    if (!x509) throw new HttpProblem(400, 'Rejected', "statement is signed with a certificate (x5chain) but this service's policy admits no certificate issuers");
+    this.#x509Trust ??= trustFromPem({ roots: x509.roots, ...(x509.intermediates ? { intermediates: x509.intermediates } : {}) });
+    try {
+      await verifyX509Issuer({
+        x5chain: statement.x5chain!,
+        iss: statement.iss,
+        trust: await this.#x509Trust,
+        at: new Date(),
+        policy: x509.identity,
+        statementKeyCheck: (k) => verifySign1(statement.sign1, k),
+      });
+    } catch (e) {
+      throw new HttpProblem(400, 'Rejected', `${(e as Error).message} [${(e as ScittError).code ?? 'ERR_IDENTITY'}]`);
     }
     return statement;
   }

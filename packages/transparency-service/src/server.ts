@@ -98,7 +98,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     if (wait > 0) throw new HttpProblem(429, 'Too Many Requests', `rate limit reached for ${req.ip}; retry after ${wait} s`, wait);
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpProblem(400, 'Payload Missing', 'request body must be a Signed Statement (COSE_Sign1)');
-    const { entryId, committed } = log.register(new Uint8Array(body.buffer, body.byteOffset, body.length));
+    const { entryId, committed } = await log.register(new Uint8Array(body.buffer, body.byteOffset, body.length));
     if (o.syncWaitMs <= 0) {
       committed.catch(() => undefined); // the client polls; a failed batch shows there as 404
       return reply.code(303).header('Location', `/entries/${entryId}`).header('Retry-After', '1').send();

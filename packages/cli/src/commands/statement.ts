@@ -1,21 +1,39 @@
 import type { Command } from 'commander';
 import {
+  DEFAULT_FULCIO_URL,
+  type IssuerSigner,
   StatementError,
-  createSignedStatement,
   digestPreimage,
-  keySigner,
+  issueSignedStatement,
+  keyIssuerSigner,
+  keylessSigner,
+  loadX509Trust,
   parseSignedStatement,
-  thumbprint,
   verifyPreimage,
   verifySignedStatement,
 } from '@scitt-actions/core';
 import { UsageError, action } from '../run.ts';
 import { hex, readInput, readKey, report, writeOutput } from '../io.ts';
 
+/** --key signs with that key; --keyless (or no --key inside GitHub Actions with id-token permission) goes through Fulcio. */
+async function signerFor(o: CreateOptions): Promise<IssuerSigner> {
+  if (o.key && o.keyless) throw new UsageError('choose one: --key KEY.pem or --keyless');
+  if (o.key) return keyIssuerSigner(await readKey(o.key));
+  if (!o.keyless && !process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+    throw new UsageError('no signer: pass --key KEY.pem, or --keyless inside a GitHub workflow with permissions: id-token: write');
+  }
+  const trust = await loadX509Trust({ ...(o.trustedRoot ? { trustedRoot: o.trustedRoot } : {}), ...(o.x509Roots ? { rootsPem: o.x509Roots } : {}) });
+  return keylessSigner({ trust, ...(o.fulcioUrl ? { fulcioUrl: o.fulcioUrl } : {}) });
+}
+
 interface CreateOptions {
   payload: string;
-  key: string;
-  iss: string;
+  key?: string;
+  keyless?: boolean;
+  fulcioUrl?: string;
+  trustedRoot?: string;
+  x509Roots?: string;
+  iss?: string;
   sub: string;
   contentType?: string;
   hashEnvelope?: boolean;
@@ -38,8 +56,12 @@ export function registerStatement(program: Command): void {
     .command('create')
     .description('sign a payload as a SCITT Signed Statement (COSE_Sign1)')
     .requiredOption('--payload <FILE>', 'the evidence to sign (SBOM, attestation, scan result, …)')
-    .requiredOption('--key <KEY.pem>', 'issuer private key (PEM, JWK or COSE_Key)')
-    .requiredOption('--iss <ISS>', 'issuer (CWT iss), e.g. https://example.com or did:…')
+    .option('--key <KEY.pem>', 'issuer private key (PEM, JWK or COSE_Key)')
+    .option('--keyless', "sign with the workflow's OIDC identity through Sigstore Fulcio (default in GitHub Actions when no --key)")
+    .option('--fulcio-url <URL>', 'keyless: Fulcio instance', DEFAULT_FULCIO_URL)
+    .option('--trusted-root <FILE>', 'keyless: Sigstore trusted_root.json for the Fulcio chain (default: public good via TUF)')
+    .option('--x509-roots <PEM>', 'keyless: PEM with the Fulcio root and intermediates (private Fulcio)')
+    .option('--iss <ISS>', 'issuer (CWT iss), e.g. https://example.com/releases; keyless derives a did:x509')
     .requiredOption('--sub <SUB>', 'subject (CWT sub): a package URL that pins the artifact digest')
     .option('--content-type <CT>', 'media type of the payload (for a hash envelope: of the preimage)')
     .option('--hash-envelope', 'sign the SHA-256 digest of the payload instead of the payload (RFC 9995)')
@@ -50,16 +72,14 @@ export function registerStatement(program: Command): void {
     .action(
       action('operate', async (o: CreateOptions) => {
         if (o.location && !o.hashEnvelope) throw new UsageError('--location only applies with --hash-envelope');
-        const key = await readKey(o.key);
-        const kid = thumbprint(key);
+        const signer = await signerFor(o);
         const hashEnvelope = !!o.hashEnvelope;
         const payload = hashEnvelope ? await digestPreimage({ path: o.payload }) : await readInput(o.payload, 'payload');
-        const bytes = await createSignedStatement({
+        const bytes = await issueSignedStatement({
           payload,
-          signer: keySigner(key),
-          iss: o.iss,
+          signer,
+          ...(o.iss ? { iss: o.iss } : {}),
           sub: o.sub,
-          kid,
           detached: !!o.detached,
           ...(hashEnvelope
             ? { hashEnvelope: { hashAlg: -16, ...(o.contentType ? { preimageContentType: o.contentType } : {}), ...(o.location ? { location: o.location } : {}) } }
@@ -68,7 +88,17 @@ export function registerStatement(program: Command): void {
               : {}),
         });
         await writeOutput(o.out, bytes);
-        report(!!o.json, { statement: o.out, bytes: bytes.length, kid: hex(kid), iss: o.iss, sub: o.sub, hashEnvelope, ...(hashEnvelope ? { payloadSha256: hex(payload) } : {}) });
+        const s = parseSignedStatement(bytes);
+        report(!!o.json, {
+          statement: o.out,
+          bytes: bytes.length,
+          kid: s.kid ? hex(s.kid) : undefined,
+          certificates: s.x5chain?.length,
+          iss: s.iss,
+          sub: s.sub,
+          hashEnvelope,
+          ...(hashEnvelope ? { payloadSha256: hex(payload) } : {}),
+        });
       }),
     );
 
