@@ -18,6 +18,7 @@ import {
   type ConsistencyProof,
   type InclusionProof,
 } from '../src/merkle/index.ts';
+import { bitSet, isPowerOfTwo, splitLevel } from '../src/merkle/sizes.ts';
 import { hex, listJson, readJson, toHex } from './vectors.ts';
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
@@ -55,6 +56,32 @@ describe('RFC 9162 hashing (§2.1.1)', () => {
 
   it('nodeHash refuses children that are not 32 bytes', () => {
     expect(() => nodeHash(new Uint8Array(31), new Uint8Array(32))).toThrow(MerkleError);
+  });
+});
+
+describe('uint64 size arithmetic without 32-bit operators', () => {
+  const naiveSplit = (n: number) => {
+    let l = 0;
+    while (2 ** (l + 1) < n) l++;
+    return l;
+  };
+
+  it('splitLevel is the largest power of two below n, exactly, up to 2^53', () => {
+    for (let n = 2; n < 5000; n++) expect(splitLevel(n)).toBe(naiveSplit(n));
+    for (let e = 2; e <= 53; e++) {
+      for (const d of [-2, -1, 0, 1, 2]) {
+        const n = 2 ** e + d;
+        if (n <= Number.MAX_SAFE_INTEGER) expect(splitLevel(n)).toBe(naiveSplit(n));
+      }
+    }
+  });
+
+  it('bits and powers of two above 2^32', () => {
+    expect(bitSet(2 ** 40 + 1, 40)).toBe(true);
+    expect(bitSet(2 ** 40 + 1, 0)).toBe(true);
+    expect(bitSet(2 ** 40 + 1, 32)).toBe(false);
+    expect(isPowerOfTwo(2 ** 52)).toBe(true);
+    expect(isPowerOfTwo(2 ** 52 + 2)).toBe(false);
   });
 });
 
@@ -208,6 +235,23 @@ describe('MerkleTree over a NodeStore', () => {
     expect(code(() => tree.consistencyProof(4, 3))).toBe('ERR_MERKLE_RANGE');
     expect(code(() => tree.consistencyProof(3, 6))).toBe('ERR_MERKLE_RANGE');
     expect(tree.consistencyProof(5, 5).path).toEqual([]);
+  });
+
+  it('inclusionProofs for a batch equals one inclusionProof per leaf, reading fewer nodes', () => {
+    const counting = new CountingNodeStore(new MemoryNodeStore());
+    const tree = new MerkleTree(counting);
+    tree.appendLeaves(randomLeaves(1000));
+    for (const n of [1, 2, 3, 7, 8, 13, 100, 999, 1000]) {
+      const indices = Array.from({ length: n }, (_, i) => i);
+      counting.reads = 0;
+      const one = indices.map((i) => tree.inclusionProof(i, n));
+      const single = counting.reads;
+      counting.reads = 0;
+      const batch = tree.inclusionProofs(indices, n);
+      expect(batch.map((p) => p.path.map(toHex))).toEqual(one.map((p) => p.path.map(toHex)));
+      expect(counting.reads).toBeLessThanOrEqual(single);
+    }
+    expect(() => tree.inclusionProofs([0, 1000], 1000)).toThrow(MerkleError);
   });
 
   it('one proof reads at most 2·log2(n) stored nodes', () => {

@@ -206,16 +206,14 @@ export class TransparencyLog {
         this.#policy = { compiled: new CompiledPolicy(lastPolicy.policy), leafIndex: existing.get(entryIdHex(lastPolicy.entryId))!.leafIndex };
       }
     }
+    // Proofs for the new leaves in one pass: they share the right edge of the tree.
+    const freshProofs = batchRow ? this.#tree.inclusionProofs(fresh.map((_, k) => start + k), newSize) : [];
     return batch.map((p) => {
       const at = existing.get(entryIdHex(p.entryId))!;
       const isFresh = batchRow !== undefined && at.treeSize === newSize && at.leafIndex >= start;
       const row = isFresh ? batchRow! : db.batch(at.treeSize)!;
-      return {
-        entryId: entryIdHex(p.entryId),
-        leafIndex: at.leafIndex,
-        receipt: receiptFromBatch(row, this.#tree.inclusionProof(at.leafIndex, row.treeSize)),
-        existing: !isFresh,
-      };
+      const proof = isFresh ? freshProofs[at.leafIndex - start]! : this.#tree.inclusionProof(at.leafIndex, row.treeSize);
+      return { entryId: entryIdHex(p.entryId), leafIndex: at.leafIndex, receipt: receiptFromBatch(row, proof), existing: !isFresh };
     });
   }
 

@@ -36,7 +36,9 @@ export function isPowerOfTwo(n: number): boolean {
  * strictly less than n.
  */
 export function splitLevel(n: number): number {
-  let l = 0;
+  // log2 is a close first guess (exact at powers of two); the loops make it exact for any n ≤ 2^53.
+  let l = n > 2 ? Math.floor(Math.log2(n - 1)) : 0;
+  while (l > 0 && POW2[l]! >= n) l--;
   while (POW2[l + 1]! < n) l++;
   return l;
 }

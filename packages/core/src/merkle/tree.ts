@@ -94,6 +94,21 @@ export class MerkleTree {
   /** PATH(leafIndex, D[0:treeSize]) (RFC 9162 §2.1.3.1). */
   inclusionProof(leafIndex: number, treeSize: number = this.size): InclusionProof {
     this.#checkSize(treeSize, 'tree size');
+    return this.#inclusionProof(leafIndex, treeSize, undefined);
+  }
+
+  /**
+   * Proofs for many leaves at one size, e.g. a whole batch of receipts. The hashes of incomplete
+   * subtrees on the right edge are shared by all of them, so they are computed once per call (and
+   * never kept beyond it: a later call may see a store rolled back to another size).
+   */
+  inclusionProofs(leafIndices: readonly number[], treeSize: number = this.size): InclusionProof[] {
+    this.#checkSize(treeSize, 'tree size');
+    const shared = new Map<number, Uint8Array>();
+    return leafIndices.map((i) => this.#inclusionProof(i, treeSize, shared));
+  }
+
+  #inclusionProof(leafIndex: number, treeSize: number, shared: Map<number, Uint8Array> | undefined): InclusionProof {
     assertUint(leafIndex, 'leaf index');
     if (leafIndex >= treeSize) throw new MerkleError('ERR_MERKLE_RANGE', `leaf index ${leafIndex} is not in a tree of ${treeSize} leaves`);
     // Walk down from the root; each step's sibling is the other half. Collected top-down.
@@ -104,7 +119,15 @@ export class MerkleTree {
       const l = splitLevel(n);
       const k = pow2(l);
       if (leafIndex < start + k) {
-        path.push(this.#rangeHash(start + k, n - k));
+        // Right-edge ranges [start+k, treeSize) are the expensive, incomplete ones; at a fixed size
+        // such a range is identified by its start. Other siblings are single stored nodes.
+        const edge = shared && start + n === treeSize;
+        let h = edge ? shared.get(start + k) : undefined;
+        if (!h) {
+          h = this.#rangeHash(start + k, n - k);
+          if (edge) shared.set(start + k, h);
+        }
+        path.push(h);
         n = k;
       } else {
         path.push(this.#node(l, start / k, treeSize));
