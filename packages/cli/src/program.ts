@@ -8,6 +8,7 @@ import { registerPolicy } from './commands/policy.ts';
 import { registerAttach } from './commands/attach.ts';
 import { registerVerify } from './commands/verify.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerProvenance } from './commands/evidence.ts';
 import { EXIT } from './run.ts';
 
 export function createProgram(): Command {
@@ -28,6 +29,7 @@ export function createProgram(): Command {
   registerAttach(program);
   registerVerify(program);
   registerKeys(program);
+  registerProvenance(program);
   registerPolicy(program);
   registerInspect(program);
   return program;

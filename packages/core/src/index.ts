@@ -8,3 +8,4 @@ export * from './identity/index.ts';
 export * from './merkle/index.ts';
 export * from './receipt/index.ts';
 export * from './verify/index.ts';
+export * from './payload/index.ts';

@@ -14,6 +14,7 @@ import {
 } from '@scitt-actions/core';
 import { UsageError, action } from '../run.ts';
 import { hex, readInput, readKey, report, writeOutput } from '../io.ts';
+import { type SubjectFlags, addSubjectOptions, hasSubjects, issueFromEvidence } from './evidence.ts';
 
 /** --key signs with that key; --keyless (or no --key inside GitHub Actions with id-token permission) goes through Fulcio. */
 async function signerFor(o: CreateOptions): Promise<IssuerSigner> {
@@ -26,20 +27,24 @@ async function signerFor(o: CreateOptions): Promise<IssuerSigner> {
   return keylessSigner({ trust, ...(o.fulcioUrl ? { fulcioUrl: o.fulcioUrl } : {}) });
 }
 
-interface CreateOptions {
+interface CreateOptions extends SubjectFlags {
   payload: string;
+  type?: string;
+  placement?: string;
+  publishBase?: string;
+  outDir?: string;
   key?: string;
   keyless?: boolean;
   fulcioUrl?: string;
   trustedRoot?: string;
   x509Roots?: string;
   iss?: string;
-  sub: string;
+  sub?: string;
   contentType?: string;
   hashEnvelope?: boolean;
   location?: string;
   detached?: boolean;
-  out: string;
+  out?: string;
   json?: boolean;
 }
 
@@ -52,25 +57,36 @@ interface VerifyOptions {
 export function registerStatement(program: Command): void {
   const statement = program.command('statement').description('create and verify Signed Statements (RFC 9943 §6)');
 
-  statement
+  const create = statement
     .command('create')
-    .description('sign a payload as a SCITT Signed Statement (COSE_Sign1)')
-    .requiredOption('--payload <FILE>', 'the evidence to sign (SBOM, attestation, scan result, …)')
+    .description(
+      'sign evidence as SCITT Signed Statements (COSE_Sign1): with --subject-* options, one statement per artifact, kind detected from the content; with --sub, exactly the payload given',
+    )
+    .requiredOption('--payload <FILE>', 'the evidence to sign (SBOM, in-toto attestation, SLSA provenance, SARIF, …)')
     .option('--key <KEY.pem>', 'issuer private key (PEM, JWK or COSE_Key)')
     .option('--keyless', "sign with the workflow's OIDC identity through Sigstore Fulcio (default in GitHub Actions when no --key)")
     .option('--fulcio-url <URL>', 'keyless: Fulcio instance', DEFAULT_FULCIO_URL)
     .option('--trusted-root <FILE>', 'keyless: Sigstore trusted_root.json for the Fulcio chain (default: public good via TUF)')
     .option('--x509-roots <PEM>', 'keyless: PEM with the Fulcio root and intermediates (private Fulcio)')
     .option('--iss <ISS>', 'issuer (CWT iss), e.g. https://example.com/releases; keyless derives a did:x509')
-    .requiredOption('--sub <SUB>', 'subject (CWT sub): a package URL that pins the artifact digest')
+    .option('--sub <SUB>', 'subject (CWT sub) of a single statement: a package URL that pins the artifact digest')
+    .option('--type <TYPE>', 'with --subject-*: sbom, in-toto, provenance, scan or auto (refuses evidence of another kind)', 'auto')
+    .option('--placement <P>', 'with --subject-*: hash-envelope or embedded (default by evidence kind)')
+    .option('--publish-base <URL>', 'with --subject-*: where the artifacts and evidence will be published (payload-location, SCAI locationURI)')
+    .option('--out-dir <DIR>', 'with --subject-*: where to write the statements and evidence', '.')
     .option('--content-type <CT>', 'media type of the payload (for a hash envelope: of the preimage)')
     .option('--hash-envelope', 'sign the SHA-256 digest of the payload instead of the payload (RFC 9995)')
     .option('--location <URI>', 'with --hash-envelope: where the payload can be fetched (payload-location)')
     .option('--detached', 'leave the payload out of the statement (nil payload)')
-    .requiredOption('--out <STATEMENT.cose>', 'where to write the statement')
-    .option('--json', 'print the result as JSON')
-    .action(
+    .option('--out <STATEMENT.cose>', 'with --sub: where to write the statement')
+    .option('--json', 'print the result as JSON');
+  addSubjectOptions(create).action(
       action('operate', async (o: CreateOptions) => {
+        if (hasSubjects(o)) {
+          if (o.sub || o.out || o.hashEnvelope || o.location) throw new UsageError('--subject-* derives sub and placement: drop --sub, --out, --hash-envelope and --location (use --out-dir, --placement)');
+          return issueFromEvidence(o, await signerFor(o));
+        }
+        if (!o.sub || !o.out) throw new UsageError('name the subject: --sub SUB --out FILE, or --subject-path/--subject-digest/--subject-checksums/--subject-image');
         if (o.location && !o.hashEnvelope) throw new UsageError('--location only applies with --hash-envelope');
         const signer = await signerFor(o);
         const hashEnvelope = !!o.hashEnvelope;

@@ -109,7 +109,7 @@ export function registerVerify(program: Command): void {
         issuer: await issuerTrust(o),
         ...(o.receiptsOnly ? { receiptsOnly: true } : {}),
         ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}),
-        ...(o.artifact ? { artifactSha256: await sha256File(o.artifact) } : {}),
+        ...(o.artifact ? { artifactSha256: (await sha256File(o.artifact)).sha256 } : {}),
         ...(o.evidence ? { evidence: { path: o.evidence } } : {}),
       });
       if (o.json) process.stdout.write(`${JSON.stringify(result, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2)}\n`);

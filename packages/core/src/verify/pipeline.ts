@@ -6,8 +6,7 @@
  * time) → issuer: a trusted key, or an X.509/Fulcio identity validated at the registration time →
  * the artifact's bytes (subject digest or hash-envelope payload) → hash-envelope evidence.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
 import { type CoseKey, thumbprint } from '../cose/key.ts';
 import { verifySign1 } from '../cose/sign1.ts';
 import { ScittError } from '../errors.ts';
@@ -190,15 +189,4 @@ function artifactCheck(s: SignedStatement, digests: string[], sha256: string): C
     code: 'ERR_SUBJECT_MISMATCH',
     message: `the artifact's sha256:${sha256} is not what the statement is about (${digests.length ? digests.map((d) => `sha256:${d}`).join(', ') : `subject ${s.sub} pins no digest`}): the artifact changed after signing, or this is another artifact's statement`,
   };
-}
-
-/** Streamed SHA-256 of a file, hex. */
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  } catch (e) {
-    throw new ScittError('ERR_IO', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  return h.digest('hex');
 }

@@ -1,0 +1,98 @@
+/** The evidence mode of `scitt statement create` and `scitt provenance generate`: build outputs in, statements out. */
+import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import {
+  type EvidenceKind,
+  type IssuerSigner,
+  type PayloadPlacement,
+  type Subject,
+  buildProvenanceStatement,
+  collectSubjects,
+  createProgressRenderer,
+  issueEvidenceStatements,
+  toInTotoSubject,
+} from '@scitt-actions/core';
+import { UsageError, action } from '../run.ts';
+import { report } from '../io.ts';
+
+export interface SubjectFlags {
+  subjectPath?: string[];
+  subjectName?: string;
+  subjectDigest?: string;
+  subjectChecksums?: string[];
+  subjectImage?: string[];
+  json?: boolean;
+}
+
+export function addSubjectOptions(cmd: Command): Command {
+  return cmd
+    .option('--subject-path <GLOB...>', 'artifacts (files or globs) the statement is about; each is hashed')
+    .option('--subject-name <NAME>', 'with --subject-digest: the artifact name')
+    .option('--subject-digest <sha256:HEX>', 'an artifact by digest (with --subject-name)')
+    .option('--subject-checksums <FILE...>', 'artifacts from sha256sum-format checksums files')
+    .option('--subject-image <REF@sha256:…...>', 'container images by digest');
+}
+
+export const hasSubjects = (f: SubjectFlags) => !!(f.subjectPath?.length || f.subjectDigest || f.subjectChecksums?.length || f.subjectImage?.length);
+
+export async function subjectsFrom(f: SubjectFlags): Promise<Subject[]> {
+  if (!!f.subjectDigest !== !!f.subjectName) throw new UsageError('--subject-digest and --subject-name go together');
+  const progress = createProgressRenderer({ json: !!f.json });
+  try {
+    return await collectSubjects(
+      {
+        ...(f.subjectPath ? { paths: f.subjectPath } : {}),
+        ...(f.subjectDigest ? { digests: [{ name: f.subjectName!, digest: f.subjectDigest }] } : {}),
+        ...(f.subjectChecksums ? { checksumFiles: f.subjectChecksums } : {}),
+        ...(f.subjectImage ? { images: f.subjectImage } : {}),
+      },
+      { onProgress: (p) => progress.update(p) },
+    );
+  } finally {
+    progress.done();
+  }
+}
+
+export async function issueFromEvidence(
+  f: SubjectFlags & { payload: string; type?: string; placement?: string; publishBase?: string; outDir?: string; iss?: string },
+  signer: IssuerSigner,
+): Promise<void> {
+  const kind = (f.type ?? 'auto') as EvidenceKind | 'auto';
+  if (!['auto', 'sbom', 'in-toto', 'provenance', 'scan'].includes(kind)) throw new UsageError(`--type must be sbom, in-toto, provenance, scan or auto; got ${f.type}`);
+  if (f.placement && f.placement !== 'hash-envelope' && f.placement !== 'embedded') throw new UsageError('--placement must be hash-envelope or embedded');
+  const issued = await issueEvidenceStatements({
+    subjects: await subjectsFrom(f),
+    evidence: [{ path: f.payload, expected: kind }],
+    signer,
+    ...(f.iss ? { iss: f.iss } : {}),
+    outputDir: f.outDir ?? '.',
+    ...(f.placement ? { placement: f.placement as PayloadPlacement } : {}),
+    ...(f.publishBase ? { publishBase: f.publishBase } : {}),
+  });
+  if (f.json) {
+    process.stdout.write(`${JSON.stringify({ statements: issued.map(({ subject, ...rest }) => ({ subjectName: subject.name, digest: subject.digest, ...rest })) }, null, 2)}\n`);
+    return;
+  }
+  for (const s of issued) {
+    process.stdout.write(`${s.statementPath}  ${s.kind} (${s.format}, ${s.placement}) about ${s.subject.name} sha256:${s.subject.digest.sha256}${s.evidencePath ? `; evidence ${s.evidencePath}` : ''}\n`);
+  }
+}
+
+export function registerProvenance(program: Command): void {
+  const provenance = program.command('provenance').description('SLSA provenance for build outputs');
+  const cmd = provenance
+    .command('generate')
+    .description('write SLSA Provenance v1 (an in-toto Statement) for the subjects, from the GitHub Actions environment')
+    .requiredOption('--out <FILE>', 'where to write the provenance JSON');
+  addSubjectOptions(cmd)
+    .option('--json', 'print the result as JSON')
+    .action(
+      action('operate', async (o: SubjectFlags & { out: string }) => {
+        if (!hasSubjects(o)) throw new UsageError('name the artifacts: --subject-path, --subject-digest/--subject-name, --subject-checksums or --subject-image');
+        const subjects = await subjectsFrom(o);
+        const statement = buildProvenanceStatement(subjects.map(toInTotoSubject), process.env);
+        await writeFile(o.out, `${JSON.stringify(statement, null, 2)}\n`);
+        report(!!o.json, { provenance: o.out, subjects: subjects.length, builder: statement.predicate?.runDetails.builder.id });
+      }),
+    );
+}

@@ -1,0 +1,162 @@
+/**
+ * From build outputs to Signed Statements: for each subject (artifact) and each piece of evidence,
+ * one statement whose `sub` pins the artifact's digest (DESIGN.md "Subjects bind to bytes"), with
+ * the payload embedded or as a Hash Envelope by evidence kind (specs/statement-persistence.md), the
+ * evidence stored beside the statement, and SCAI Object References for both
+ * (specs/scai-object-reference.md). The CLI and the issue-statement action both call this.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PayloadError } from '../errors.ts';
+import type { IssuerSigner } from '../identity/signer.ts';
+import { checkSubjectBinding, declaredSubjectDigests } from '../payload/binding.ts';
+import { type Evidence, type EvidenceKind, detectEvidence, readEvidenceFile } from '../payload/detect.ts';
+import { MediaType } from '../payload/media-types.ts';
+import { type PayloadPlacement, choosePlacement } from '../payload/placement.ts';
+import { type GitHubActionsEnv, type ProvenanceOptions, buildProvenanceStatement } from '../payload/provenance.ts';
+import { type ScaiObjectReference, scaiObjectReference } from '../payload/scai.ts';
+import { type Subject, toInTotoSubject } from '../payload/subjects.ts';
+import { STATEMENT_MEDIA_TYPE } from './profile.ts';
+import { issueSignedStatement } from './issue.ts';
+import { parseSignedStatement } from './signed-statement.ts';
+
+export interface EvidenceSource {
+  /** an evidence file; its kind is detected from its content */
+  path?: string;
+  /** generate SLSA provenance for the subjects from the GitHub Actions environment instead */
+  provenance?: { env: GitHubActionsEnv; options?: ProvenanceOptions };
+  /** refuse evidence of another kind (default: auto) */
+  expected?: EvidenceKind | 'auto';
+}
+
+export interface IssueEvidenceInput {
+  subjects: readonly Subject[];
+  evidence: readonly EvidenceSource[];
+  signer: IssuerSigner;
+  /** required for key signers; keyless derives it */
+  iss?: string;
+  /** where statements (and copies of hash-envelope evidence) are written */
+  outputDir: string;
+  /** embedded or hash-envelope; default by evidence kind */
+  placement?: PayloadPlacement;
+  /** base URL where the artifacts and their evidence will be published, for payload-location and SCAI locationURI */
+  publishBase?: string;
+}
+
+export interface IssuedStatement {
+  subject: Subject;
+  kind: EvidenceKind;
+  format: string;
+  mediaType: string;
+  placement: PayloadPlacement;
+  statementPath: string;
+  /** the evidence as stored beside the statement (hash envelope) */
+  evidencePath?: string;
+  sub: string;
+  iss: string;
+  scai: { statement: ScaiObjectReference; evidence: ScaiObjectReference };
+}
+
+const EXTENSION: Record<string, string> = {
+  [MediaType.CycloneDxJson]: 'cdx.json',
+  [MediaType.CycloneDxXml]: 'cdx.xml',
+  [MediaType.SpdxJson]: 'spdx.json',
+  [MediaType.SpdxTagValue]: 'spdx',
+  [MediaType.Spdx3Json]: 'spdx3.json',
+  [MediaType.SarifJson]: 'sarif',
+  [MediaType.InTotoJson]: 'intoto.json',
+  [MediaType.DsseEnvelopeJson]: 'dsse.json',
+};
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const fileUrl = (path: string) => pathToFileURL(resolve(path)).href;
+const published = (base: string, name: string) => new URL(encodeURIComponent(name), base.endsWith('/') ? base : `${base}/`).href;
+
+interface LoadedEvidence {
+  evidence: Evidence;
+  bytes: Uint8Array;
+  name: string;
+  sha256: string;
+}
+
+async function load(source: EvidenceSource, subjects: readonly Subject[]): Promise<LoadedEvidence> {
+  if (source.provenance) {
+    const statement = buildProvenanceStatement(subjects.map(toInTotoSubject), source.provenance.env, source.provenance.options);
+    const bytes = new TextEncoder().encode(`${JSON.stringify(statement, null, 2)}\n`);
+    const evidence = await detectEvidence(bytes, { expected: 'provenance', name: 'generated provenance' });
+    return { evidence, bytes, name: 'provenance', sha256: sha256(bytes) };
+  }
+  if (!source.path) throw new PayloadError('ERR_USAGE', 'each evidence needs a file path or provenance generation');
+  const f = await readEvidenceFile(source.path, { expected: source.expected ?? 'auto' });
+  return { evidence: f, bytes: f.bytes, name: basename(source.path), sha256: f.sha256 };
+}
+
+export async function issueEvidenceStatements(input: IssueEvidenceInput): Promise<IssuedStatement[]> {
+  if (input.subjects.length === 0) throw new PayloadError('ERR_SUBJECT_NOT_FOUND', 'no subject: name the artifacts (subject paths, digests, checksums or image references)');
+  if (input.evidence.length === 0) throw new PayloadError('ERR_USAGE', 'no evidence: give an evidence file (SBOM, in-toto, SARIF) or generate provenance');
+  await mkdir(input.outputDir, { recursive: true });
+  const out: IssuedStatement[] = [];
+  for (const source of input.evidence) {
+    const ev = await load(source, input.subjects);
+    // Evidence that names its subjects must name each artifact it is issued about.
+    const declares = declaredSubjectDigests(ev.evidence).length > 0;
+    for (const subject of input.subjects) {
+      if (declares) checkSubjectBinding(ev.evidence, { digest: subject.digest, name: subject.name }, ev.name);
+      out.push(await issueOne(input, ev, subject));
+    }
+  }
+  return out;
+}
+
+async function issueOne(input: IssueEvidenceInput, ev: LoadedEvidence, subject: Subject): Promise<IssuedStatement> {
+  const { kind } = ev.evidence;
+  const base = `${subject.name.replace(/[/\\]/g, '_')}.${kind}`;
+  const evidenceName = `${base}.${EXTENSION[ev.evidence.mediaType] ?? 'json'}`;
+  const decision = choosePlacement({
+    kind,
+    ...(input.placement ? { override: input.placement } : {}),
+    // beside the artifact: a relative location resolves from where the statement is fetched
+    location: input.publishBase ? published(input.publishBase, evidenceName) : evidenceName,
+  });
+  const hashEnvelope = decision.placement === 'hash-envelope';
+  const statement = await issueSignedStatement({
+    payload: hashEnvelope ? new Uint8Array(Buffer.from(ev.sha256, 'hex')) : ev.bytes,
+    signer: input.signer,
+    ...(input.iss ? { iss: input.iss } : {}),
+    sub: subject.purl,
+    ...(hashEnvelope
+      ? { hashEnvelope: { hashAlg: -16 as const, preimageContentType: ev.evidence.mediaType, ...(decision.payloadLocation ? { location: decision.payloadLocation } : {}) } }
+      : { contentType: ev.evidence.mediaType }),
+  });
+  const statementPath = join(input.outputDir, `${base}.cose`);
+  await writeFile(statementPath, statement);
+  let evidencePath: string | undefined;
+  if (hashEnvelope) {
+    evidencePath = join(input.outputDir, evidenceName);
+    await writeFile(evidencePath, ev.bytes);
+  }
+  const iss = parseSignedStatement(statement).iss;
+  const location = (name: string, path: string) => (input.publishBase ? published(input.publishBase, name) : fileUrl(path));
+  return {
+    subject,
+    kind,
+    format: ev.evidence.format,
+    mediaType: ev.evidence.mediaType,
+    placement: decision.placement,
+    statementPath,
+    ...(evidencePath ? { evidencePath } : {}),
+    sub: subject.purl,
+    iss,
+    scai: {
+      statement: scaiObjectReference({ name: `${base}.cose`, digest: `sha256:${sha256(statement)}`, locationURI: location(`${base}.cose`, statementPath), objectType: STATEMENT_MEDIA_TYPE }),
+      evidence: scaiObjectReference({
+        name: evidenceName,
+        digest: `sha256:${ev.sha256}`,
+        ...(evidencePath ? { locationURI: location(evidenceName, evidencePath) } : {}),
+        objectType: ev.evidence.mediaType,
+      }),
+    },
+  };
+}
