@@ -95,7 +95,7 @@ export class ScrapiClient {
           signal: AbortSignal.timeout(this.#o.requestTimeoutMs),
         });
       } catch (e) {
-        const cause = (e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+        const cause = networkCause(e);
         lastError = `${method} ${url} failed: ${cause === 'TimeoutError' ? `no answer within ${this.#o.requestTimeoutMs} ms` : cause}`;
         await this.#backoff(attempt, undefined, init.deadline, lastError);
         continue;
@@ -116,7 +116,9 @@ export class ScrapiClient {
     const told = retryAfter ? parseRetryAfter(retryAfter) : undefined;
     const exp = Math.min(this.#o.maxBackoffMs, 250 * 2 ** attempt);
     const wait = Math.min(this.#o.maxBackoffMs, told ?? exp / 2 + Math.random() * (exp / 2));
-    if (deadline !== undefined && Date.now() + wait > deadline) throw new ScittError('ERR_SCRAPI_TIMEOUT', `${why}; the registration deadline passed`);
+    if (deadline !== undefined && Date.now() + wait > deadline) {
+      throw new ScittError('ERR_SCRAPI_TIMEOUT', `${why}; the registration deadline passed — is the Transparency Service up at ${this.url}?`);
+    }
     this.#o.onNote?.(`${why}; retrying in ${Math.round(wait)} ms`);
     await sleep(wait);
   }
@@ -282,6 +284,17 @@ export async function getPolicy(client: ScrapiClient): Promise<PolicyInfo> {
 
 export async function setPolicy(client: ScrapiClient, policyJson: string, adminToken: string): Promise<PolicyInfo> {
   return client.json('POST', '/policy', { body: policyJson, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${adminToken}` } });
+}
+
+/** The most specific reason a fetch failed: undici wraps ECONNREFUSED and friends in causes (and AggregateErrors). */
+function networkCause(e: unknown): string {
+  for (let c: unknown = e, depth = 0; c && depth < 5; depth++) {
+    const err = c as Error & { code?: string; errors?: unknown[]; cause?: unknown };
+    if (err.name === 'TimeoutError') return 'TimeoutError';
+    if (typeof err.code === 'string') return err.code;
+    c = err.errors?.[0] ?? err.cause;
+  }
+  return (e as Error).message;
 }
 
 function lastSegment(url: string): string {

@@ -1,0 +1,121 @@
+/**
+ * The release gate: every artifact about to be released must have Transparent Statements that
+ * verify (receipts from trusted services, a trusted issuer, about exactly these bytes) and, among
+ * them, the evidence kinds the policy requires (e.g. sbom and provenance). Where statements come
+ * from is injected (files beside the artifact, release assets, OCI referrers: storage/).
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { ScittError } from '../errors.ts';
+import { type EvidenceKind, detectEvidence } from '../payload/detect.ts';
+import { parseSignedStatement } from '../statement/signed-statement.ts';
+import { type TransparentVerifyOptions, type VerificationResult, verifyTransparent } from './pipeline.ts';
+
+export interface GateArtifact {
+  name: string;
+  /** lower-case hex */
+  sha256: string;
+}
+
+export interface FoundStatement {
+  bytes: Uint8Array;
+  /** where it was found, for the report (a path or URL) */
+  location: string;
+  /** directory against which a relative payload-location resolves, when the evidence sits beside it */
+  evidenceDir?: string;
+  /** the evidence bytes when the store fetched them itself (release assets, OCI layers) */
+  evidence?: Uint8Array;
+}
+
+export interface GatePolicy extends Omit<TransparentVerifyOptions, 'artifactSha256' | 'evidence'> {
+  /** evidence kinds that must be present, verified, for every artifact */
+  require?: readonly EvidenceKind[];
+}
+
+export interface StatementVerdict {
+  location: string;
+  kind?: EvidenceKind;
+  result: VerificationResult;
+}
+
+export interface ArtifactVerdict {
+  artifact: GateArtifact;
+  ok: boolean;
+  statements: StatementVerdict[];
+  /** kinds present among verified statements */
+  evidence: EvidenceKind[];
+  /** why the artifact is refused, in words a release engineer acts on */
+  problems: string[];
+}
+
+export interface GateReport {
+  ok: boolean;
+  artifacts: ArtifactVerdict[];
+}
+
+export async function runGate(artifacts: readonly GateArtifact[], discover: (a: GateArtifact) => Promise<FoundStatement[]>, policy: GatePolicy): Promise<GateReport> {
+  if (artifacts.length === 0) throw new ScittError('ERR_USAGE', 'the gate has no artifact to check: name the release artifacts');
+  const verdicts: ArtifactVerdict[] = [];
+  for (const artifact of artifacts) verdicts.push(await gateArtifact(artifact, await discover(artifact), policy));
+  return { ok: verdicts.every((v) => v.ok), artifacts: verdicts };
+}
+
+async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], policy: GatePolicy): Promise<ArtifactVerdict> {
+  const statements: StatementVerdict[] = [];
+  for (const f of found) {
+    const evidence = await evidenceFor(f);
+    const result = await verifyTransparent(f.bytes, { ...policy, artifactSha256: artifact.sha256, ...(evidence ? { evidence } : {}) });
+    const kind = result.ok ? await kindOf(f, evidence) : undefined;
+    statements.push({ location: f.location, ...(kind ? { kind } : {}), result });
+  }
+  const verified = statements.filter((s) => s.result.ok);
+  const evidence = [...new Set(verified.flatMap((s) => (s.kind ? [s.kind] : [])))];
+  const problems: string[] = [];
+  if (found.length === 0) problems.push(`no Transparent Statement found for ${artifact.name}: issue, register and attach statements before releasing it`);
+  else if (verified.length === 0) problems.push(`none of the ${found.length} statement(s) for ${artifact.name} verifies: ${firstFailure(statements)}`);
+  for (const kind of policy.require ?? []) {
+    if (!evidence.includes(kind)) problems.push(`required ${kind} evidence is missing for ${artifact.name}: no verified statement carries it`);
+  }
+  return { artifact, ok: problems.length === 0, statements, evidence, problems };
+}
+
+function firstFailure(statements: StatementVerdict[]): string {
+  const c = statements.flatMap((s) => s.result.checks.filter((x) => !x.ok))[0];
+  return c ? `${c.name}: ${c.message}${c.code ? ` [${c.code}]` : ''}` : 'unknown reason';
+}
+
+/** The evidence of a hash envelope: fetched by the store, or read at its relative payload-location beside the statement. */
+async function evidenceFor(f: FoundStatement): Promise<Uint8Array | undefined> {
+  if (f.evidence) return f.evidence;
+  let location: string | undefined;
+  try {
+    location = parseSignedStatement(f.bytes).hashEnvelope?.location;
+  } catch {
+    return undefined; // the pipeline reports the parse failure
+  }
+  if (!location || !f.evidenceDir || /^[a-z][a-z0-9+.-]*:/i.test(location)) return undefined;
+  const path = resolve(f.evidenceDir, location);
+  const rel = relative(resolve(f.evidenceDir), path);
+  // payload-location comes from the statement: never let it read outside the artifact's directory
+  if (isAbsolute(location) || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch {
+    return undefined;
+  }
+}
+
+/** What kind of evidence a verified statement carries, from the evidence itself (embedded or verified preimage). */
+async function kindOf(f: FoundStatement, evidence: Uint8Array | undefined): Promise<EvidenceKind | undefined> {
+  const s = parseSignedStatement(f.bytes);
+  const body = s.hashEnvelope ? evidence : (s.sign1.payload ?? undefined);
+  if (!body) return undefined;
+  try {
+    return (await detectEvidence(body, { name: f.location })).kind;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The statement file's directory: hash-envelope evidence sits beside it. */
+export const besideFile = (path: string) => dirname(resolve(path));
