@@ -92,7 +92,21 @@ export type ErrorCode =
   | 'ERR_SCRAPI_PENDING'
   // everything around the domain
   | 'ERR_IO'
-  | 'ERR_USAGE';
+  | 'ERR_USAGE'
+  // storage of Transparent Statements and their evidence: files, GitHub release assets, OCI referrers
+  | 'ERR_STORAGE_TARGET'
+  | 'ERR_STORAGE_NOT_FOUND'
+  | 'ERR_STORAGE_AUTH'
+  | 'ERR_STORAGE_UNAVAILABLE'
+  | 'ERR_STORAGE_PROTOCOL'
+  | 'ERR_STORAGE_LIMIT'
+  | 'ERR_STORAGE_CONFLICT'
+  | 'ERR_STORAGE_PATH'
+  | 'ERR_STORAGE_NOT_STATEMENT'
+  | 'ERR_STORAGE_NOT_TRANSPARENT'
+  | 'ERR_STORAGE_SUBJECT'
+  | 'ERR_STORAGE_EVIDENCE'
+  | 'ERR_STORAGE_INCOMPLETE';
 
 export interface ScittErrorOptions {
   /** byte offset into the input where the problem was found, when known */
@@ -156,3 +170,17 @@ export class MerkleError extends ScittError {}
 export class ReceiptError extends ScittError {}
 /** Evidence (SBOM, in-toto, provenance, SARIF), a subject or its digest is unusable as a statement payload. */
 export class PayloadError extends ScittError {}
+
+/**
+ * Transparent Statements or their evidence could not be stored or discovered: a target that does not
+ * exist, a refusing or failing server, a limit, or something that must not be overwritten.
+ */
+export class StorageError extends ScittError {
+  /** the HTTP status that caused it, when a server answered */
+  readonly status: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ScittErrorOptions & { status?: number } = {}) {
+    super(code, message, options);
+    this.status = options.status;
+  }
+}

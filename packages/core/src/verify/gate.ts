@@ -46,6 +46,8 @@ export interface ArtifactVerdict {
   evidence: EvidenceKind[];
   /** why the artifact is refused, in words a release engineer acts on */
   problems: string[];
+  /** what discovery passed over */
+  skipped: string[];
 }
 
 export interface GateReport {
@@ -53,14 +55,23 @@ export interface GateReport {
   artifacts: ArtifactVerdict[];
 }
 
-export async function runGate(artifacts: readonly GateArtifact[], discover: (a: GateArtifact) => Promise<FoundStatement[]>, policy: GatePolicy): Promise<GateReport> {
+export interface Discovered {
+  statements: FoundStatement[];
+  /** objects the store looked at and did not return, with the reason (e.g. a statement without receipts) */
+  skipped?: string[];
+}
+
+export async function runGate(artifacts: readonly GateArtifact[], discover: (a: GateArtifact) => Promise<Discovered>, policy: GatePolicy): Promise<GateReport> {
   if (artifacts.length === 0) throw new ScittError('ERR_USAGE', 'the gate has no artifact to check: name the release artifacts');
   const verdicts: ArtifactVerdict[] = [];
-  for (const artifact of artifacts) verdicts.push(await gateArtifact(artifact, await discover(artifact), policy));
+  for (const artifact of artifacts) {
+    const { statements, skipped = [] } = await discover(artifact);
+    verdicts.push(await gateArtifact(artifact, statements, skipped, policy));
+  }
   return { ok: verdicts.every((v) => v.ok), artifacts: verdicts };
 }
 
-async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], policy: GatePolicy): Promise<ArtifactVerdict> {
+async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], skipped: string[], policy: GatePolicy): Promise<ArtifactVerdict> {
   const statements: StatementVerdict[] = [];
   for (const f of found) {
     const evidence = await evidenceFor(f);
@@ -71,12 +82,15 @@ async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], pol
   const verified = statements.filter((s) => s.result.ok);
   const evidence = [...new Set(verified.flatMap((s) => (s.kind ? [s.kind] : [])))];
   const problems: string[] = [];
-  if (found.length === 0) problems.push(`no Transparent Statement found for ${artifact.name}: issue, register and attach statements before releasing it`);
+  if (found.length === 0) {
+    const why = skipped.length ? ` (skipped: ${skipped.join('; ')})` : '';
+    problems.push(`no Transparent Statement found for ${artifact.name}${why}: issue, register and attach statements before releasing it`);
+  }
   else if (verified.length === 0) problems.push(`none of the ${found.length} statement(s) for ${artifact.name} verifies: ${firstFailure(statements)}`);
   for (const kind of policy.require ?? []) {
     if (!evidence.includes(kind)) problems.push(`required ${kind} evidence is missing for ${artifact.name}: no verified statement carries it`);
   }
-  return { artifact, ok: problems.length === 0, statements, evidence, problems };
+  return { artifact, ok: problems.length === 0, statements, evidence, problems, skipped };
 }
 
 function firstFailure(statements: StatementVerdict[]): string {

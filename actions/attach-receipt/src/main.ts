@@ -1,0 +1,40 @@
+import * as core from '@actions/core';
+import { dirname } from 'node:path';
+import {
+  FileStatementStore,
+  type LocalStatement,
+  type StoredObject,
+  artifactRef,
+  collectSubjects,
+  readLocalStatement,
+  resolveSubjectPaths,
+  subjectPinsDigest,
+} from '@scitt-actions/core';
+import { InputError, listInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
+
+void runAction('attach-receipt', async () => {
+  const target = core.getInput('target') || 'files';
+  if (target !== 'files') throw new InputError(`target "${target}" is not available in this build: use target: files`);
+  const statements: LocalStatement[] = await Promise.all((await resolveSubjectPaths(listInput('statement-path', { required: true }))).map(readLocalStatement));
+  const subjects = await collectSubjects({ paths: listInput('subject-path') });
+  if (subjects.length === 0) throw new InputError('subject-path names no artifact: target files stores the statements beside the artifacts');
+  const unmatched = statements.filter((s) => !subjects.some((a) => subjectPinsDigest(s.sub, a.digest.sha256)));
+  if (unmatched.length) {
+    throw new InputError(`${unmatched.map((s) => s.path).join(', ')}: about ${unmatched[0]!.sub}, which is none of the subject-path artifacts (was the artifact rebuilt after signing?)`);
+  }
+  const stored: StoredObject[] = [];
+  const rows: SummaryRow[] = [];
+  for (const a of subjects) {
+    const mine = statements.filter((s) => subjectPinsDigest(s.sub, a.digest.sha256));
+    if (mine.length === 0) continue;
+    const store = new FileStatementStore({ directory: dirname(a.path!) });
+    const objects = await store.attach(artifactRef(a.name, a.digest.sha256), mine.flatMap((s) => s.items));
+    stored.push(...objects);
+    for (const o of objects) {
+      core.info(`${o.status}: ${o.location}`);
+      rows.push({ subject: a.name, digest: shortDigest(a.digest.sha256), evidence: o.kind === 'evidence' ? o.mediaType : '', issuer: '', service: '', entry: '', registered: '', verdict: `${o.kind} ${o.status}` });
+    }
+  }
+  core.setOutput('locations', JSON.stringify(stored.map((o) => ({ name: o.name, digest: o.digest, locationURI: o.location, objectType: o.mediaType }))));
+  await writeSummary('SCITT statements attached', rows);
+});
