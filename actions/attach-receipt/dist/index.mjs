@@ -26938,7 +26938,7 @@ function ociName(ref) {
 var import_packageurl_js = __toESM(require_packageurl_js(), 1);
 function genericPurl(name, sha256, version) {
   try {
-    return new import_packageurl_js.PackageURL("generic", void 0, name, version || void 0, { checksum: `sha256:${sha256}` }, void 0).toString();
+    return new import_packageurl_js.PackageURL("generic", void 0, name, version || void 0, { checksum: `sha256:${sha256}` }, void 0).toString().replace(/checksum=sha256%3A/, "checksum=sha256:");
   } catch (cause) {
     throw new PayloadError("ERR_SUBJECT_INVALID", `cannot make a package URL for ${JSON.stringify(name)}: ${cause.message}`, { cause });
   }
@@ -27171,12 +27171,6 @@ function subjectPinsDigest(sub, sha256Hex2) {
   return subjectDigests(sub).includes(sha256Hex2.toLowerCase());
 }
 
-// packages/core/src/storage/files.ts
-import { createHash as createHash5 } from "node:crypto";
-import { lstat as lstat3, readFile as readFile2, readdir as readdir3, realpath as realpath3 } from "node:fs/promises";
-import { join as join2 } from "node:path";
-import { pathToFileURL } from "node:url";
-
 // packages/core/src/storage/artifact.ts
 import { createHash as createHash3 } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -27250,6 +27244,12 @@ function artifactRef(name, digest) {
 function checkArtifact(artifact) {
   return artifactRef(artifact.name, artifact.sha256);
 }
+
+// packages/core/src/storage/files.ts
+import { createHash as createHash5 } from "node:crypto";
+import { lstat as lstat3, readFile as readFile2, readdir as readdir3, realpath as realpath3 } from "node:fs/promises";
+import { join as join2 } from "node:path";
+import { pathToFileURL } from "node:url";
 
 // packages/core/src/storage/naming.ts
 var STATEMENT_EXTENSION = ".scitt";

@@ -83028,7 +83028,7 @@ function warning(message, properties = {}) {
 
 // actions/verify-gate/src/main.ts
 import { writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname4, join as join3 } from "node:path";
+import { join as join3 } from "node:path";
 
 // packages/core/src/errors.ts
 var ScittError = class extends Error {
@@ -91891,7 +91891,7 @@ function ociName(ref) {
 var import_packageurl_js = __toESM(require_packageurl_js(), 1);
 function genericPurl(name, sha2562, version) {
   try {
-    return new import_packageurl_js.PackageURL("generic", void 0, name, version || void 0, { checksum: `sha256:${sha2562}` }, void 0).toString();
+    return new import_packageurl_js.PackageURL("generic", void 0, name, version || void 0, { checksum: `sha256:${sha2562}` }, void 0).toString().replace(/checksum=sha256%3A/, "checksum=sha256:");
   } catch (cause) {
     throw new PayloadError("ERR_SUBJECT_INVALID", `cannot make a package URL for ${JSON.stringify(name)}: ${cause.message}`, { cause });
   }
@@ -92582,12 +92582,13 @@ function trustFromSigstoreTrustedRoot(input) {
     throw new IdentityError("ERR_X509_LIMIT", `trusted root lists ${r.certificateAuthorities.length} certificate authorities; at most ${MAX_AUTHORITIES} are accepted`);
   }
   const authorities = r.certificateAuthorities.map((ca, i) => {
+    if (typeof ca !== "object" || ca === null) throw new IdentityError("ERR_TRUST_ROOT", `trusted root certificateAuthorities[${i}] must be an object`);
     const certs = ca.certChain?.certificates;
     if (!Array.isArray(certs) || certs.length === 0 || certs.length > X509_LIMITS.maxChainLength) {
       throw new IdentityError("ERR_TRUST_ROOT", `trusted root certificateAuthorities[${i}].certChain must hold 1..${X509_LIMITS.maxChainLength} certificates`);
     }
     const chain = certs.map((c, j) => {
-      if (typeof c.rawBytes !== "string") throw new IdentityError("ERR_TRUST_ROOT", `trusted root certificateAuthorities[${i}].certChain.certificates[${j}].rawBytes is missing`);
+      if (typeof c?.rawBytes !== "string") throw new IdentityError("ERR_TRUST_ROOT", `trusted root certificateAuthorities[${i}].certChain.certificates[${j}].rawBytes is missing`);
       const der = new Uint8Array(Buffer.from(c.rawBytes, "base64"));
       parseCertificate(der, `trusted root certificateAuthorities[${i}] certificate ${j}`);
       return der;
@@ -93421,7 +93422,14 @@ function fromCertificates(ders, opts) {
     } catch (e) {
       throw new KeyError("ERR_KEY_INVALID", `certificate could not be read: ${e.message}`, { cause: e });
     }
-    return trustedKey(fromKeyObject(cert.publicKey), opts);
+    let key;
+    try {
+      key = fromKeyObject(cert.publicKey);
+    } catch (e) {
+      if (e instanceof ScittError) throw e;
+      throw new KeyError("ERR_KEY_INVALID", `certificate public key could not be read: ${e.message}`, { cause: e });
+    }
+    return trustedKey(key, opts);
   });
   for (const k of usable(loaders, "certificates")) {
     const id = hexOf(k.kid) + "/" + hexOf(thumbprint(k.key));
@@ -93830,75 +93838,8 @@ async function loadX509Trust(o) {
 }
 
 // packages/core/src/verify/gate.ts
-import { readFile as readFile5 } from "node:fs/promises";
-import { dirname as dirname2, isAbsolute as isAbsolute3, relative as relative3, resolve as resolve4 } from "node:path";
-async function runGate(artifacts, discover, policy) {
-  if (artifacts.length === 0) throw new ScittError("ERR_USAGE", "the gate has no artifact to check: name the release artifacts");
-  const verdicts = [];
-  for (const artifact of artifacts) {
-    const { statements, skipped = [] } = await discover(artifact);
-    verdicts.push(await gateArtifact(artifact, statements, skipped, policy));
-  }
-  return { ok: verdicts.every((v) => v.ok), artifacts: verdicts };
-}
-async function gateArtifact(artifact, found, skipped, policy) {
-  const statements = [];
-  for (const f of found) {
-    const evidence2 = await evidenceFor(f);
-    const result = await verifyTransparent(f.bytes, { ...policy, artifactSha256: artifact.sha256, ...evidence2 ? { evidence: evidence2 } : {} });
-    const kind = result.ok ? await kindOf(f, evidence2) : void 0;
-    statements.push({ location: f.location, ...kind ? { kind } : {}, result });
-  }
-  const verified = statements.filter((s) => s.result.ok);
-  const evidence = [...new Set(verified.flatMap((s) => s.kind ? [s.kind] : []))];
-  const problems = [];
-  if (found.length === 0) {
-    const why = skipped.length ? ` (skipped: ${skipped.join("; ")})` : "";
-    problems.push(`no Transparent Statement found for ${artifact.name}${why}: issue, register and attach statements before releasing it`);
-  } else if (verified.length === 0) problems.push(`none of the ${found.length} statement(s) for ${artifact.name} verifies: ${firstFailure(statements)}`);
-  for (const kind of policy.require ?? []) {
-    if (!evidence.includes(kind)) problems.push(`required ${kind} evidence is missing for ${artifact.name}: no verified statement carries it`);
-  }
-  return { artifact, ok: problems.length === 0, statements, evidence, problems, skipped };
-}
-function firstFailure(statements) {
-  const c = statements.flatMap((s) => s.result.checks.filter((x) => !x.ok))[0];
-  return c ? `${c.name}: ${c.message}${c.code ? ` [${c.code}]` : ""}` : "unknown reason";
-}
-async function evidenceFor(f) {
-  if (f.evidence) return f.evidence;
-  let location;
-  try {
-    location = parseSignedStatement(f.bytes).hashEnvelope?.location;
-  } catch {
-    return void 0;
-  }
-  if (!location || !f.evidenceDir || /^[a-z][a-z0-9+.-]*:/i.test(location)) return void 0;
-  const path = resolve4(f.evidenceDir, location);
-  const rel = relative3(resolve4(f.evidenceDir), path);
-  if (isAbsolute3(location) || rel.startsWith("..") || isAbsolute3(rel)) return void 0;
-  try {
-    return new Uint8Array(await readFile5(path));
-  } catch {
-    return void 0;
-  }
-}
-async function kindOf(f, evidence) {
-  const s = parseSignedStatement(f.bytes);
-  const body = s.hashEnvelope ? evidence : s.sign1.payload ?? void 0;
-  if (!body) return void 0;
-  try {
-    return (await detectEvidence(body, { name: f.location })).kind;
-  } catch {
-    return void 0;
-  }
-}
-
-// packages/core/src/storage/files.ts
-import { createHash as createHash10 } from "node:crypto";
-import { lstat as lstat3, readFile as readFile6, readdir as readdir3, realpath as realpath3 } from "node:fs/promises";
-import { join as join2 } from "node:path";
-import { pathToFileURL } from "node:url";
+import { readFile as readFile6 } from "node:fs/promises";
+import { dirname as dirname3, isAbsolute as isAbsolute4, relative as relative4, resolve as resolve4 } from "node:path";
 
 // packages/core/src/storage/artifact.ts
 import { createHash as createHash8 } from "node:crypto";
@@ -93973,6 +93914,12 @@ function artifactRef(name, digest) {
 function checkArtifact(artifact) {
   return artifactRef(artifact.name, artifact.sha256);
 }
+
+// packages/core/src/storage/files.ts
+import { createHash as createHash10 } from "node:crypto";
+import { lstat as lstat3, readFile as readFile5, readdir as readdir3, realpath as realpath3 } from "node:fs/promises";
+import { join as join2 } from "node:path";
+import { pathToFileURL } from "node:url";
 
 // packages/core/src/storage/naming.ts
 var STATEMENT_EXTENSION = ".scitt";
@@ -94159,13 +94106,13 @@ function placeStatements(artifactName, statements, existing) {
 import { randomBytes } from "node:crypto";
 import { constants as constants3 } from "node:fs";
 import { copyFile as copyFile2, link, lstat as lstat2, mkdir as mkdir2, open as open3, realpath as realpath2, rename as rename2, stat as stat5, unlink as unlink2 } from "node:fs/promises";
-import { dirname as dirname3, join, relative as relative4, sep as sep3, basename as basename3, isAbsolute as isAbsolute4 } from "node:path";
+import { dirname as dirname2, join, relative as relative3, sep as sep3, basename as basename3, isAbsolute as isAbsolute3 } from "node:path";
 function pathError(message) {
   return new StorageError("ERR_STORAGE_PATH", message);
 }
 function isInside(base, candidate) {
-  const rel = relative4(base, candidate);
-  return rel === "" || !rel.startsWith(`..${sep3}`) && rel !== ".." && !isAbsolute4(rel);
+  const rel = relative3(base, candidate);
+  return rel === "" || !rel.startsWith(`..${sep3}`) && rel !== ".." && !isAbsolute3(rel);
 }
 function locationSegments(location) {
   if (/^[A-Za-z]:[\\/]/.test(location) || location.startsWith("/") || location.startsWith("\\")) {
@@ -94245,7 +94192,7 @@ async function writeTemp(dir, name, bytes) {
   return tmp;
 }
 async function createFile(path, bytes) {
-  const tmp = await writeTemp(dirname3(path), basename3(path), bytes);
+  const tmp = await writeTemp(dirname2(path), basename3(path), bytes);
   try {
     try {
       await link(tmp, path);
@@ -94263,7 +94210,7 @@ async function createFile(path, bytes) {
   }
 }
 async function replaceFile(path, bytes) {
-  const tmp = await writeTemp(dirname3(path), basename3(path), bytes);
+  const tmp = await writeTemp(dirname2(path), basename3(path), bytes);
   try {
     await rename2(tmp, path);
   } catch (e) {
@@ -94321,7 +94268,7 @@ var FileStatementStore = class {
         objects.push({ name });
         skipped.push({ source, code: "ERR_STORAGE_LIMIT", reason: `${st.size} bytes exceed the ${this.#limits.statementBytes}-byte statement limit` });
       } else {
-        objects.push({ name, bytes: new Uint8Array(await readFile6(path)) });
+        objects.push({ name, bytes: new Uint8Array(await readFile5(path)) });
       }
     }
     return { objects, skipped };
@@ -94347,7 +94294,7 @@ var FileStatementStore = class {
         const path = await resolveInside(base, segments, false) ?? join2(base, ...segments);
         let existing;
         if (await lstat3(path).then(() => true, () => false)) {
-          existing = new Uint8Array(await readFile6(path));
+          existing = new Uint8Array(await readFile5(path));
           if (sha256Hex(existing) !== s.evidence.sha256) {
             throw new StorageError("ERR_STORAGE_CONFLICT", `${path} exists and is not the evidence this statement names (its digest differs); it is not overwritten`);
           }
@@ -94417,7 +94364,7 @@ var FileStatementStore = class {
     if (!path || !st) return note("ERR_STORAGE_NOT_FOUND", `evidence of ${s.source.name} is not in ${base}`);
     const location = pathToFileURL(path).href;
     if (st.size > this.#limits.evidenceBytes) return note("ERR_STORAGE_LIMIT", `${st.size} bytes exceed the ${this.#limits.evidenceBytes}-byte evidence limit`, location);
-    const bytes = new Uint8Array(await readFile6(path));
+    const bytes = new Uint8Array(await readFile5(path));
     if (!createHash10(h.node).update(bytes).digest().equals(he.digest)) {
       return note("ERR_STORAGE_EVIDENCE", `does not hash to the payload of ${s.source.name}: not the evidence the statement names`, location);
     }
@@ -94425,6 +94372,82 @@ var FileStatementStore = class {
     return { ...s, evidence: { bytes, ...mediaType ? { mediaType } : {}, source: { store: this.kind, location, name: he.location } } };
   }
 };
+
+// packages/core/src/verify/gate.ts
+async function runGate(artifacts, discover, policy) {
+  if (artifacts.length === 0) throw new ScittError("ERR_USAGE", "the gate has no artifact to check: name the release artifacts");
+  const verdicts = [];
+  for (const artifact of artifacts) {
+    const { statements, skipped = [] } = await discover(artifact);
+    verdicts.push(await gateArtifact(artifact, statements, skipped, policy));
+  }
+  return { ok: verdicts.every((v) => v.ok), artifacts: verdicts };
+}
+async function gateArtifact(artifact, found, skipped, policy) {
+  const statements = [];
+  for (const f of found) {
+    const evidence2 = await evidenceFor(f);
+    const result = await verifyTransparent(f.bytes, { ...policy, artifactSha256: artifact.sha256, ...evidence2 ? { evidence: evidence2 } : {} });
+    const kind = result.ok ? await kindOf(f, evidence2) : void 0;
+    statements.push({ location: f.location, ...kind ? { kind } : {}, result });
+  }
+  const verified = statements.filter((s) => s.result.ok);
+  const evidence = [...new Set(verified.flatMap((s) => s.kind ? [s.kind] : []))];
+  const problems = [];
+  if (found.length === 0) {
+    const why = skipped.length ? ` (skipped: ${skipped.join("; ")})` : "";
+    problems.push(`no Transparent Statement found for ${artifact.name}${why}: issue, register and attach statements before releasing it`);
+  } else if (verified.length === 0) problems.push(`none of the ${found.length} statement(s) for ${artifact.name} verifies: ${firstFailure(statements)}`);
+  for (const kind of policy.require ?? []) {
+    if (!evidence.includes(kind)) problems.push(`required ${kind} evidence is missing for ${artifact.name}: no verified statement carries it`);
+  }
+  return { artifact, ok: problems.length === 0, statements, evidence, problems, skipped };
+}
+function firstFailure(statements) {
+  const c = statements.flatMap((s) => s.result.checks.filter((x) => !x.ok))[0];
+  return c ? `${c.name}: ${c.message}${c.code ? ` [${c.code}]` : ""}` : "unknown reason";
+}
+async function evidenceFor(f) {
+  if (f.evidence) return f.evidence;
+  let location;
+  try {
+    location = parseSignedStatement(f.bytes).hashEnvelope?.location;
+  } catch {
+    return void 0;
+  }
+  if (!location || !f.evidenceDir || /^[a-z][a-z0-9+.-]*:/i.test(location)) return void 0;
+  const path = resolve4(f.evidenceDir, location);
+  const rel = relative4(resolve4(f.evidenceDir), path);
+  if (isAbsolute4(location) || rel.startsWith("..") || isAbsolute4(rel)) return void 0;
+  try {
+    return new Uint8Array(await readFile6(path));
+  } catch {
+    return void 0;
+  }
+}
+async function kindOf(f, evidence) {
+  const s = parseSignedStatement(f.bytes);
+  const body = s.hashEnvelope ? evidence : s.sign1.payload ?? void 0;
+  if (!body) return void 0;
+  try {
+    return (await detectEvidence(body, { name: f.location })).kind;
+  } catch {
+    return void 0;
+  }
+}
+function discoverBesideFiles(subjects) {
+  const dirOf = new Map(subjects.map((s) => [s.digest.sha256, s.path ? dirname3(resolve4(s.path)) : void 0]));
+  return async (a) => {
+    const directory = dirOf.get(a.sha256);
+    if (!directory) throw new ScittError("ERR_USAGE", `${a.name} is not a file: statements beside files need the artifact's path`);
+    const found = await new FileStatementStore({ directory }).discover(artifactRef(a.name, a.sha256), { evidence: true });
+    return {
+      statements: found.statements.map((d) => ({ bytes: d.bytes, location: d.source.location, ...d.evidence ? { evidence: d.evidence.bytes } : {} })),
+      skipped: found.skipped.map((s) => `${s.source.name}: ${s.reason}`)
+    };
+  };
+}
+var gateArtifacts = (subjects) => subjects.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
 
 // actions/_shared/src/kit.ts
 function listInput(name, { required = false } = {}) {
@@ -94522,17 +94545,9 @@ void runAction("verify-gate", async () => {
   if (digest) throw new InputError("subject-digest needs a store to discover from: use subject-path (statements beside the files)");
   const subjects = await collectSubjects({ paths: listInput("subject-path") });
   if (subjects.length === 0) throw new InputError("name the artifacts about to be released: subject-path");
-  const artifacts = subjects.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
-  const dirOf = new Map(subjects.map((s) => [s.digest.sha256, dirname4(s.path)]));
   const report3 = await runGate(
-    artifacts,
-    async (a) => {
-      const found = await new FileStatementStore({ directory: dirOf.get(a.sha256) }).discover(artifactRef(a.name, a.sha256), { evidence: true });
-      return {
-        statements: found.statements.map((d) => ({ bytes: d.bytes, location: d.source.location, ...d.evidence ? { evidence: d.evidence.bytes } : {} })),
-        skipped: found.skipped.map((s) => `${s.source.name}: ${s.reason}`)
-      };
-    },
+    gateArtifacts(subjects),
+    discoverBesideFiles(subjects),
     {
       trustedServiceKeys: await loadServiceKeys(getInput("transparency-service-keys", { required: true })),
       receiptPolicy: { minServices: minReceipts },

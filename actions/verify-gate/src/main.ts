@@ -1,15 +1,14 @@
 import * as core from '@actions/core';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   type EvidenceKind,
-  type GateArtifact,
   type GateReport,
   type IdentityPolicy,
   type IssuerTrust,
-  FileStatementStore,
-  artifactRef,
   collectSubjects,
+  discoverBesideFiles,
+  gateArtifacts,
   loadKey,
   loadServiceKeys,
   loadX509Trust,
@@ -77,17 +76,9 @@ void runAction('verify-gate', async () => {
   const subjects = await collectSubjects({ paths: listInput('subject-path') });
   if (subjects.length === 0) throw new InputError('name the artifacts about to be released: subject-path');
 
-  const artifacts: GateArtifact[] = subjects.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
-  const dirOf = new Map(subjects.map((s) => [s.digest.sha256, dirname(s.path!)]));
   const report = await runGate(
-    artifacts,
-    async (a) => {
-      const found = await new FileStatementStore({ directory: dirOf.get(a.sha256)! }).discover(artifactRef(a.name, a.sha256), { evidence: true });
-      return {
-        statements: found.statements.map((d) => ({ bytes: d.bytes, location: d.source.location, ...(d.evidence ? { evidence: d.evidence.bytes } : {}) })),
-        skipped: found.skipped.map((s) => `${s.source.name}: ${s.reason}`),
-      };
-    },
+    gateArtifacts(subjects),
+    discoverBesideFiles(subjects),
     {
       trustedServiceKeys: await loadServiceKeys(core.getInput('transparency-service-keys', { required: true })),
       receiptPolicy: { minServices: minReceipts },

@@ -58,7 +58,7 @@ describe('subjects from paths and globs', () => {
     expect(subjects.map((s) => s.name)).toEqual(['app-1.0.0.tgz', 'app-1.0.0.zip']);
     expect(subjects[0]!.digest.sha256).toBe(sha256('tarball bytes'));
     expect(subjects[0]!.size).toBe('tarball bytes'.length);
-    expect(subjects[0]!.purl).toBe(`pkg:generic/app-1.0.0.tgz@1.0.0?checksum=sha256%3A${sha256('tarball bytes')}`);
+    expect(subjects[0]!.purl).toBe(`pkg:generic/app-1.0.0.tgz@1.0.0?checksum=sha256:${sha256('tarball bytes')}`);
     expect(pinnedSha256(subjects[0]!.purl)).toBe(subjects[0]!.digest.sha256);
     expect(toInTotoSubject(subjects[1]!)).toEqual({ name: 'app-1.0.0.zip', digest: { sha256: sha256('zip bytes') } });
   });
@@ -108,7 +108,7 @@ describe('subjects from paths and globs', () => {
 describe('subjects from explicit digests', () => {
   it('takes sha256:<hex> with a name', () => {
     const s = subjectFromDigest('app.tgz', `sha256:${'A'.repeat(64)}`);
-    expect(s).toEqual({ name: 'app.tgz', digest: { sha256: 'a'.repeat(64) }, purl: `pkg:generic/app.tgz?checksum=sha256%3A${'a'.repeat(64)}` });
+    expect(s).toEqual({ name: 'app.tgz', digest: { sha256: 'a'.repeat(64) }, purl: `pkg:generic/app.tgz?checksum=sha256:${'a'.repeat(64)}` });
   });
 
   it('refuses other algorithms, short digests and empty names', () => {
@@ -204,6 +204,6 @@ describe('collectSubjects', () => {
   });
 
   it('generic purls percent-encode what needs it', () => {
-    expect(genericPurl('my app.tgz', 'a'.repeat(64))).toBe(`pkg:generic/my%20app.tgz?checksum=sha256%3A${'a'.repeat(64)}`);
+    expect(genericPurl('my app.tgz', 'a'.repeat(64))).toBe(`pkg:generic/my%20app.tgz?checksum=sha256:${'a'.repeat(64)}`);
   });
 });

@@ -1,15 +1,21 @@
 import type { Command } from 'commander';
 import {
+  type EvidenceKind,
+  type GateReport,
   type IdentityPolicy,
   type IssuerTrust,
   type VerificationResult,
+  collectSubjects,
+  discoverBesideFiles,
+  gateArtifacts,
+  runGate,
   loadKey,
   loadServiceKeys,
   loadX509Trust,
   sha256File,
   verifyTransparent,
 } from '@scitt-actions/core';
-import { EXIT, action } from '../run.ts';
+import { EXIT, UsageError, action } from '../run.ts';
 import { readInput } from '../io.ts';
 
 export interface IdentityFlags {
@@ -28,10 +34,11 @@ export interface IdentityFlags {
 
 interface VerifyFlags extends IdentityFlags {
   tsKeys: string;
+  require?: string;
   issuerKey?: string[];
   receiptsOnly?: boolean;
   allowUnreceipted?: boolean;
-  artifact?: string;
+  artifact?: string[];
   evidence?: string;
   minReceipts: string;
   json?: boolean;
@@ -91,17 +98,20 @@ export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify')
     .description('verify a Transparent Statement offline: receipts from trusted services, the issuer, and the artifact bytes')
-    .argument('<FILE.scitt>', 'the Transparent Statement')
+    .argument('[FILE.scitt]', 'the Transparent Statement; without it, the statements beside each --artifact are discovered and gated')
     .requiredOption('--ts-keys <URL|FILE>', 'trusted Transparency Service keys: its URL, or a COSE Key Set / JWK Set / PEM file')
     .option('--issuer-key <KEY.pub.pem...>', 'trusted issuer public key(s)')
     .option('--receipts-only', 'verify receipts and their binding only, not who issued the statement (RFC 9943 §7.1)')
     .option('--allow-unreceipted', 'keyless: accept a certificate checked at the current time when there is no trusted receipt (warns)')
-    .option('--artifact <PATH>', 'the artifact: the statement must be about exactly these bytes')
+    .option('--artifact <PATH...>', 'the artifact(s): statements must be about exactly these bytes')
+    .option('--require <KINDS>', 'without FILE: evidence kinds every artifact must have, e.g. sbom,provenance')
     .option('--evidence <FILE>', 'the evidence of a hash-envelope statement, checked against the signed digest')
     .option('--min-receipts <N>', 'receipts from at least N distinct trusted services', '1')
     .option('--json', 'print the full result as JSON');
   addIdentityOptions(cmd).action(
-    action('verify', async (file: string, o: VerifyFlags) => {
+    action('verify', async (file: string | undefined, o: VerifyFlags) => {
+      if (!file) return gate(o);
+      if ((o.artifact?.length ?? 0) > 1) throw new UsageError('with a FILE, give one --artifact');
       const bytes = await readInput(file, 'Transparent Statement');
       const result = await verifyTransparent(bytes, {
         trustedServiceKeys: await loadServiceKeys(o.tsKeys),
@@ -109,7 +119,7 @@ export function registerVerify(program: Command): void {
         issuer: await issuerTrust(o),
         ...(o.receiptsOnly ? { receiptsOnly: true } : {}),
         ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}),
-        ...(o.artifact ? { artifactSha256: (await sha256File(o.artifact)).sha256 } : {}),
+        ...(o.artifact?.[0] ? { artifactSha256: (await sha256File(o.artifact[0])).sha256 } : {}),
         ...(o.evidence ? { evidence: { path: o.evidence } } : {}),
       });
       if (o.json) process.stdout.write(`${JSON.stringify(result, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2)}\n`);
@@ -120,4 +130,28 @@ export function registerVerify(program: Command): void {
       }
     }),
   );
+}
+
+/** Without a FILE: discover the statements beside each artifact and apply the release gate. */
+async function gate(o: VerifyFlags): Promise<void> {
+  if (!o.artifact?.length) throw new UsageError('name what to verify: a FILE.scitt, or the artifacts with --artifact PATH…');
+  const require = (o.require ?? '').split(',').map((k) => k.trim()).filter(Boolean) as EvidenceKind[];
+  const subjects = await collectSubjects({ paths: o.artifact });
+  const report = await runGate(
+    gateArtifacts(subjects),
+    discoverBesideFiles(subjects),
+    { trustedServiceKeys: await loadServiceKeys(o.tsKeys), receiptPolicy: { minServices: Number(o.minReceipts) }, issuer: await issuerTrust(o), require, ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}) },
+  );
+  if (o.json) process.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2)}\n`);
+  else printGate(report);
+  if (!report.ok) process.exitCode = EXIT.failed;
+}
+
+function printGate(report: GateReport): void {
+  process.stdout.write(`${report.ok ? 'RELEASE GATE PASSED' : 'RELEASE GATE REFUSED'}\n`);
+  for (const a of report.artifacts) {
+    process.stdout.write(`  ${a.ok ? 'ok  ' : 'FAIL'}  ${a.artifact.name} sha256:${a.artifact.sha256}  evidence: ${a.evidence.join(', ') || 'none'}\n`);
+    for (const s of a.statements) process.stdout.write(`        ${s.result.ok ? 'verified' : 'refused '}  ${s.kind ?? '?'}  ${s.location}\n`);
+    for (const p of a.problems) process.stdout.write(`        problem: ${p}\n`);
+  }
 }

@@ -10,7 +10,8 @@ import { ociName, type OciReference } from './oci-reference.ts';
 /** `pkg:generic/<name>[@<version>]?checksum=sha256:<hex>` */
 export function genericPurl(name: string, sha256: string, version?: string): string {
   try {
-    return new PackageURL('generic', undefined, name, version || undefined, { checksum: `sha256:${sha256}` }, undefined).toString();
+    // packageurl-js percent-encodes ':' in qualifier values; the purl spec's canonical form (and its test suite) does not
+    return new PackageURL('generic', undefined, name, version || undefined, { checksum: `sha256:${sha256}` }, undefined).toString().replace(/checksum=sha256%3A/, 'checksum=sha256:');
   } catch (cause) {
     throw new PayloadError('ERR_SUBJECT_INVALID', `cannot make a package URL for ${JSON.stringify(name)}: ${(cause as Error).message}`, { cause });
   }

@@ -9,6 +9,8 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ScittError } from '../errors.ts';
 import { type EvidenceKind, detectEvidence } from '../payload/detect.ts';
 import { parseSignedStatement } from '../statement/signed-statement.ts';
+import { artifactRef } from '../storage/artifact.ts';
+import { FileStatementStore } from '../storage/files.ts';
 import { type TransparentVerifyOptions, type VerificationResult, verifyTransparent } from './pipeline.ts';
 
 export interface GateArtifact {
@@ -133,3 +135,20 @@ async function kindOf(f: FoundStatement, evidence: Uint8Array | undefined): Prom
 
 /** The statement file's directory: hash-envelope evidence sits beside it. */
 export const besideFile = (path: string) => dirname(resolve(path));
+
+/** Discovery beside the files: each artifact's statements (and evidence) in its own directory (storage/files.ts). */
+export function discoverBesideFiles(subjects: readonly { name: string; digest: { sha256: string }; path?: string }[]): (a: GateArtifact) => Promise<Discovered> {
+  const dirOf = new Map(subjects.map((s) => [s.digest.sha256, s.path ? dirname(resolve(s.path)) : undefined]));
+  return async (a) => {
+    const directory = dirOf.get(a.sha256);
+    if (!directory) throw new ScittError('ERR_USAGE', `${a.name} is not a file: statements beside files need the artifact's path`);
+    const found = await new FileStatementStore({ directory }).discover(artifactRef(a.name, a.sha256), { evidence: true });
+    return {
+      statements: found.statements.map((d) => ({ bytes: d.bytes, location: d.source.location, ...(d.evidence ? { evidence: d.evidence.bytes } : {}) })),
+      skipped: found.skipped.map((s) => `${s.source.name}: ${s.reason}`),
+    };
+  };
+}
+
+/** The gate's artifacts from subjects (payload/subjects.ts). */
+export const gateArtifacts = (subjects: readonly { name: string; digest: { sha256: string } }[]): GateArtifact[] => subjects.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
