@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FulcioServer, startFulcioServer } from '../../packages/core/test/helpers/identity-fulcio-server.ts';
 import { GITHUB_OIDC_ISSUER, type GitHubRun, type OidcServer, startOidcServer } from '../../packages/core/test/helpers/oidc-server.ts';
-import { REPO_ROOT, runBundledAction } from '../helpers/action-runner.ts';
+import { REPO_ROOT, runBundledAction, runCompositeAction } from '../helpers/action-runner.ts';
 import { type ServiceProcess, startService } from '../helpers/transparency-service.ts';
 
 const release: GitHubRun = { repository: 'acme/app', workflowPath: '.github/workflows/release.yml', ref: 'refs/tags/v1.0.0', eventName: 'push', runnerEnvironment: 'github-hosted' };
@@ -113,5 +113,34 @@ describe('release chain: issue → register → attach → gate', () => {
     expect(r.outputs.verified).toBe('false');
     expect(r.warnings.join('\n')).toMatch(/required sbom evidence is missing/);
     expect(r.summary).toMatch(/would refuse/);
+  });
+});
+
+describe('the composite action: issue → register → attach → gate in one step', () => {
+  it('runs the four bundled actions in order and exposes verified, statements and the report', async () => {
+    const oidc = await startOidcServer(release);
+    const fulcio = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: oidc.publicKey });
+    const ws = mkdtempSync(join(tmpdir(), 'composite-'));
+    writeFileSync(join(ws, 'root.pem'), fulcio.rootPem);
+    writeFileSync(join(ws, 'policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.rootPem], identity: { repo: 'acme/app' } } }));
+    const ts = await startService({ args: ['--policy', join(ws, 'policy.json')] });
+    try {
+      writeFileSync(join(ws, 'app.tgz'), 'composite release\n');
+      cpSync(join(REPO_ROOT, 'test/fixtures/sample-sbom.cdx.json'), join(ws, 'sbom.cdx.json'));
+      const r = await runCompositeAction(
+        'release',
+        { 'subject-path': 'app.tgz', 'evidence-path': 'sbom.cdx.json', 'transparency-service': ts.url, 'fulcio-url': fulcio.url, 'x509-roots': 'root.pem' },
+        { workspace: ws, env: oidc.env },
+      );
+      expect(r.code, r.stdout).toBe(0);
+      expect(Object.keys(r.steps)).toEqual(['issue', 'register', 'attach', 'gate']);
+      expect(r.outputs.verified).toBe('true');
+      expect(r.outputs['statement-paths']!.split('\n')).toHaveLength(2);
+      expect(r.summary).toMatch(/release gate: passed/);
+    } finally {
+      await ts.stop();
+      await fulcio.close();
+      await oidc.close();
+    }
   });
 });

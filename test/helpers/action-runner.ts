@@ -60,6 +60,12 @@ export function parseOutputFile(text: string): Record<string, string> {
 }
 
 export function runBundledAction(name: string, inputs: Record<string, string>, o: { workspace: string; env?: Record<string, string> }): Promise<ActionRun> {
+  const env = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]));
+  return runScript(join(REPO_ROOT, 'actions', name, 'dist', 'index.mjs'), env, o);
+}
+
+/** One step: a child node process with the runner's environment and fresh GITHUB_OUTPUT / summary files. */
+function runScript(main: string, stepEnv: Record<string, string>, o: { workspace: string; env?: Record<string, string> }): Promise<ActionRun> {
   const runnerTemp = mkdtempSync(join(tmpdir(), 'runner-temp-'));
   const files = { GITHUB_OUTPUT: join(runnerTemp, 'output'), GITHUB_STEP_SUMMARY: join(runnerTemp, 'summary'), GITHUB_ENV: join(runnerTemp, 'env'), GITHUB_STATE: join(runnerTemp, 'state') };
   for (const f of Object.values(files)) writeFileSync(f, '');
@@ -70,10 +76,9 @@ export function runBundledAction(name: string, inputs: Record<string, string>, o
     GITHUB_WORKSPACE: o.workspace,
     RUNNER_TEMP: runnerTemp,
     ...files,
-    ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])),
+    ...stepEnv,
     ...o.env,
   };
-  const main = join(REPO_ROOT, 'actions', name, 'dist', 'index.mjs');
   return new Promise((res) => {
     const child = spawn(process.execPath, [main], { cwd: o.workspace, env, stdio: 'pipe' });
     let stdout = '';
@@ -93,4 +98,58 @@ export function runBundledAction(name: string, inputs: Record<string, string>, o
       });
     });
   });
+}
+
+/**
+ * Runs a composite action's steps as the runner does: each `run` step in bash with its `env`, the
+ * expressions it uses (`inputs.*`, `github.*`, `steps.<id>.outputs.*`, `a || b`, string literals)
+ * evaluated, GITHUB_OUTPUT per step, and the composite's outputs mapped from its `outputs.*.value`.
+ */
+export async function runCompositeAction(name: string, inputs: Record<string, string>, o: { workspace: string; env?: Record<string, string> }): Promise<ActionRun & { steps: Record<string, ActionRun> }> {
+  const { parse } = await import('yaml');
+  const dir = join(REPO_ROOT, 'actions', name);
+  const meta = parse(readFileSync(join(dir, 'action.yml'), 'utf8')) as {
+    inputs: Record<string, { default?: string }>;
+    outputs: Record<string, { value: string }>;
+    runs: { using: string; steps: { id: string; run: string; shell: string; env?: Record<string, string> }[] };
+  };
+  if (meta.runs.using !== 'composite') throw new Error(`${name} is not a composite action`);
+  const withDefaults = { ...Object.fromEntries(Object.entries(meta.inputs).map(([k, v]) => [k, v.default ?? ''])), ...inputs };
+  const steps: Record<string, ActionRun> = {};
+  const context: Record<string, string> = { 'github.action_path': dir, 'github.repository': GITHUB_CONTEXT.GITHUB_REPOSITORY, 'github.workspace': o.workspace };
+  const ref = (r: string): string => {
+    const t = r.trim();
+    const lit = /^'(.*)'$/.exec(t);
+    if (lit) return lit[1]!;
+    if (t.startsWith('inputs.')) return withDefaults[t.slice(7)] ?? '';
+    const step = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(t);
+    if (step) return steps[step[1]!]?.outputs[step[2]!] ?? '';
+    if (t in context) return context[t]!;
+    throw new Error(`expression ${t} is not supported by this test runner`);
+  };
+  const evaluate = (s: string) => s.replace(/\$\{\{(.+?)\}\}/g, (_m, expr: string) => expr.split('||').map(ref).find((v) => v !== '') ?? '');
+  let last: ActionRun | undefined;
+  for (const step of meta.runs.steps) {
+    const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, evaluate(String(v))]));
+    // A run step is a bash command; the bundled action reads the same INPUT_* the runner would set.
+    const cmd = evaluate(step.run);
+    const nodeMain = /^node "(.+)"$/.exec(cmd.trim());
+    if (!nodeMain) throw new Error(`step ${step.id}: only \`node "<bundle>"\` steps are supported here`);
+    const run = await runScript(nodeMain[1]!, env, o);
+    steps[step.id] = run;
+    last = run;
+    if (run.code !== 0) break;
+  }
+  const outputs = Object.fromEntries(Object.entries(meta.outputs).map(([k, v]) => [k, evaluate(v.value)]));
+  const all = Object.values(steps);
+  return {
+    code: last?.code ?? 0,
+    stdout: all.map((s) => s.stdout).join(''),
+    stderr: all.map((s) => s.stderr).join(''),
+    outputs,
+    summary: all.map((s) => s.summary).join(''),
+    errors: all.flatMap((s) => s.errors),
+    warnings: all.flatMap((s) => s.warnings),
+    steps,
+  };
 }
