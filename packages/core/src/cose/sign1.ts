@@ -62,7 +62,8 @@ export function decodeProtected(bytes: Uint8Array): HeaderMap {
   if (bytes.length === 0) return new Map();
   let m: unknown;
   try {
-    m = decode(bytes, { allowedTags: [] });
+    // Tag 1 (epoch time) is allowed for NumericDate claims: RFC 8392 says to omit it, deployed CCF services send it.
+    m = decode(bytes, { allowedTags: [1] });
   } catch (e) {
     throw new CoseError('ERR_COSE_HEADER', `protected header is not valid CBOR: ${(e as Error).message}`, { cause: e });
   }

@@ -8,7 +8,7 @@ import { Claim, Header, type HeaderMap } from '../cose/headers.ts';
 import { type Algorithm } from '../cose/algorithms.ts';
 import { type Sign1, type Signer, checkHeaders, decodeSign1, signSign1, verifySign1 } from '../cose/sign1.ts';
 import { type CoseKey } from '../cose/key.ts';
-import { type DecodeLimits } from '../cbor.ts';
+import { type DecodeLimits, Tag } from '../cbor.ts';
 import { type HashAlgorithmId, MAX_CERT_BYTES, MAX_X5CHAIN_CERTS, STATEMENT_MEDIA_TYPE, hashAlgorithm, isUri } from './profile.ts';
 
 export interface HashEnvelopeInfo {
@@ -117,10 +117,10 @@ export function parseSignedStatement(bytes: Uint8Array, opts: ParseOptions = {})
   }
   const iss = claims.get(Claim.iss);
   const sub = claims.get(Claim.sub);
-  const iat = claims.get(Claim.iat);
+  const iat = numericDate(claims.get(Claim.iat));
   if (typeof iss !== 'string' || iss.length === 0) throw new StatementError('ERR_STATEMENT_CLAIMS', 'CWT claims have no iss (1) text string (RFC 9943 §6)');
   if (typeof sub !== 'string' || sub.length === 0) throw new StatementError('ERR_STATEMENT_CLAIMS', 'CWT claims have no sub (2) text string (RFC 9943 §6)');
-  if (iat !== undefined && typeof iat !== 'number') throw new StatementError('ERR_STATEMENT_CLAIMS', 'CWT claim iat (6) must be a NumericDate (RFC 8392)');
+  if (iat !== undefined && (typeof iat !== 'number' || Number.isNaN(iat))) throw new StatementError('ERR_STATEMENT_CLAIMS', 'CWT claim iat (6) must be a NumericDate (RFC 8392)');
 
   const kid = p.get(Header.kid);
   if (kid !== undefined && !(kid instanceof Uint8Array)) throw new CoseError('ERR_COSE_HEADER', 'kid (4) must be a byte string (RFC 9052 §3.1)');
@@ -153,6 +153,12 @@ export function parseSignedStatement(bytes: Uint8Array, opts: ParseOptions = {})
     ...(hashEnvelope ? { hashEnvelope } : {}),
     receipts,
   };
+}
+
+/** A NumericDate, also when wrapped in tag 1 as deployed CCF services send it; any other tag is refused. */
+function numericDate(v: unknown): unknown {
+  if (v instanceof Tag) return v.tag === 1 && typeof v.value === 'number' ? v.value : Number.NaN;
+  return v;
 }
 
 function certList(v: unknown, where: string): Uint8Array[] {

@@ -86,6 +86,13 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     s = parseSignedStatement(bytes);
     checks.push({ name: 'statement', ok: true, message: `${s.algorithm.name} Signed Statement by ${s.iss} about ${s.sub}` });
   } catch (e) {
+    // RFC 9943 §7.1: a relying party may check only the receipts. Their binding needs a well-formed
+    // COSE_Sign1, not the issuer profile, so profile deviations of third-party statements are reported, not fatal.
+    const code = codeOf(e);
+    if (o.receiptsOnly && PROFILE_CODES.has(code)) {
+      warnings.push(`the statement deviates from the RFC 9943 §6 profile (${(e as Error).message} [${code}]); only its receipts were checked`);
+      return receiptsOnlyOfRaw(bytes, o, checks, warnings);
+    }
     checks.push(fail('statement', e));
     return done();
   }
@@ -142,6 +149,21 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     }
   }
   return done({ statement, ...(receipts ? { receipts } : {}), ...(registrationTime !== undefined ? { registrationTime } : {}), ...(identity ? { identity } : {}) });
+}
+
+/** What keeps a statement from our issuer profile but not from receipt verification (e.g. CCF's PS384 statements, claims without sub). */
+const PROFILE_CODES = new Set(['ERR_STATEMENT_CLAIMS', 'ERR_STATEMENT_KEY_ID', 'ERR_STATEMENT_ISSUER', 'ERR_COSE_ALG_UNSUPPORTED']);
+
+function receiptsOnlyOfRaw(bytes: Uint8Array, o: TransparentVerifyOptions, checks: Check[], warnings: string[]): VerificationResult {
+  checks.push({ name: 'statement', ok: true, message: 'a well-formed COSE_Sign1 (profile not checked: --receipts-only)' });
+  let receipts: ReceiptsVerification | undefined;
+  try {
+    receipts = verifyTransparentStatement(bytes, { trustedKeys: o.trustedServiceKeys, ...(o.receiptPolicy ? { policy: o.receiptPolicy } : {}) });
+    checks.push(receipts.ok ? { name: 'receipts', ok: true, message: `receipts from ${receipts.verifiedServices.length} trusted service(s) verify` } : { name: 'receipts', ok: false, code: receipts.error?.code ?? 'ERR_RECEIPT_POLICY', message: describeReceiptFailure(receipts) });
+  } catch (e) {
+    checks.push(fail('receipts', e));
+  }
+  return { ok: checks.every((c) => c.ok), checks, warnings, ...(receipts ? { receipts } : {}) };
 }
 
 function describeReceiptFailure(r: ReceiptsVerification): string {
