@@ -40,7 +40,7 @@ scitt statement create --key issuer.pem --iss https://demo.example/releases --pa
 
 step "register each with the Transparency Service and attach its receipt beside the artifact"
 for s in statements/*.cose; do
-  scitt transparent "$s" --ts "$ts_url" --artifact dist/app-1.0.0.tar
+  scitt transparent "$s" --ts "$ts_url" --to dist/app-1.0.0.tar
 done
 ls -1 dist
 

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import {
   FileStatementStore,
   type LocalStatement,
+  attachStatements,
   type StoredObject,
   artifactRef,
   collectSubjects,
@@ -11,11 +12,22 @@ import {
   subjectPinsDigest,
 } from '@scitt-actions/core';
 import { InputError, listInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
+import { storageOptions, targetSpec } from '../../_shared/src/stores.ts';
 
 void runAction('attach-receipt', async () => {
   const target = core.getInput('target') || 'files';
-  if (target !== 'files') throw new InputError(`target "${target}" is not available in this build: use target: files`);
   const statements: LocalStatement[] = await Promise.all((await resolveSubjectPaths(listInput('statement-path', { required: true }))).map(readLocalStatement));
+  if (target !== 'files') {
+    // a release or an image: each statement goes to the artifact its subject pins (an asset of that name, or the image)
+    const stored = await attachStatements(targetSpec(target), statements.flatMap((s) => s.items), storageOptions());
+    for (const o of stored) core.info(`${o.status}: ${o.location}`);
+    core.setOutput('locations', JSON.stringify(stored.map((o) => ({ name: o.name, digest: o.digest, locationURI: o.location, objectType: o.mediaType }))));
+    await writeSummary(
+      'SCITT statements attached',
+      stored.map((o) => ({ subject: o.name, digest: shortDigest(o.digest.sha256), evidence: o.kind === 'evidence' ? o.mediaType : '', issuer: '', service: '', entry: '', registered: '', verdict: `${o.kind} ${o.status} (${target})` })),
+    );
+    return;
+  }
   const subjects = await collectSubjects({ paths: listInput('subject-path') });
   if (subjects.length === 0) throw new InputError('subject-path names no artifact: target files stores the statements beside the artifacts');
   const unmatched = statements.filter((s) => !subjects.some((a) => subjectPinsDigest(s.sub, a.digest.sha256)));

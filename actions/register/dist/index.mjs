@@ -25864,7 +25864,7 @@ function decodeProtected(bytes) {
   if (bytes.length === 0) return /* @__PURE__ */ new Map();
   let m;
   try {
-    m = decode2(bytes, { allowedTags: [] });
+    m = decode2(bytes, { allowedTags: [1] });
   } catch (e) {
     throw new CoseError("ERR_COSE_HEADER", `protected header is not valid CBOR: ${e.message}`, { cause: e });
   }
@@ -25927,10 +25927,10 @@ function parseSignedStatement(bytes, opts = {}) {
   }
   const iss = claims.get(Claim.iss);
   const sub = claims.get(Claim.sub);
-  const iat = claims.get(Claim.iat);
+  const iat = numericDate(claims.get(Claim.iat));
   if (typeof iss !== "string" || iss.length === 0) throw new StatementError("ERR_STATEMENT_CLAIMS", "CWT claims have no iss (1) text string (RFC 9943 \xA76)");
   if (typeof sub !== "string" || sub.length === 0) throw new StatementError("ERR_STATEMENT_CLAIMS", "CWT claims have no sub (2) text string (RFC 9943 \xA76)");
-  if (iat !== void 0 && typeof iat !== "number") throw new StatementError("ERR_STATEMENT_CLAIMS", "CWT claim iat (6) must be a NumericDate (RFC 8392)");
+  if (iat !== void 0 && (typeof iat !== "number" || Number.isNaN(iat))) throw new StatementError("ERR_STATEMENT_CLAIMS", "CWT claim iat (6) must be a NumericDate (RFC 8392)");
   const kid = p.get(Header.kid);
   if (kid !== void 0 && !(kid instanceof Uint8Array)) throw new CoseError("ERR_COSE_HEADER", "kid (4) must be a byte string (RFC 9052 \xA73.1)");
   const x5chain = readX5chain(p, u);
@@ -25962,6 +25962,10 @@ function parseSignedStatement(bytes, opts = {}) {
     ...hashEnvelope ? { hashEnvelope } : {},
     receipts
   };
+}
+function numericDate(v) {
+  if (v instanceof Tag) return v.tag === 1 && typeof v.value === "number" ? v.value : Number.NaN;
+  return v;
 }
 function certList(v, where) {
   const list = v instanceof Uint8Array ? [v] : Array.isArray(v) ? v : void 0;

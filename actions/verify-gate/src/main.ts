@@ -8,13 +8,17 @@ import {
   type IssuerTrust,
   collectSubjects,
   discoverBesideFiles,
+  discoverIn,
   gateArtifacts,
+  openStore,
+  resolveArtifact,
   loadKey,
   loadServiceKeys,
   loadX509Trust,
   runGate,
 } from '@scitt-actions/core';
 import { InputError, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
+import { storageOptions } from '../../_shared/src/stores.ts';
 
 const KINDS: readonly EvidenceKind[] = ['sbom', 'provenance', 'in-toto', 'scan'];
 
@@ -72,13 +76,25 @@ void runAction('verify-gate', async () => {
   if (!Number.isInteger(minReceipts) || minReceipts < 1) throw new InputError(`min-receipts must be a whole number ≥ 1, got "${core.getInput('min-receipts')}"`);
   const digest = optionalInput('subject-digest');
   if (!!digest !== !!optionalInput('subject-name')) throw new InputError('subject-digest and subject-name go together');
-  if (digest) throw new InputError('subject-digest needs a store to discover from: use subject-path (statements beside the files)');
-  const subjects = await collectSubjects({ paths: listInput('subject-path') });
-  if (subjects.length === 0) throw new InputError('name the artifacts about to be released: subject-path');
-
+  const image = optionalInput('image');
+  const releaseTag = optionalInput('release-tag');
+  const paths = listInput('subject-path');
+  if (paths.length === 0 && !digest && !image) throw new InputError('name what is about to be released: subject-path, subject-digest with subject-name, or image');
+  const subjects = paths.length || digest ? await collectSubjects({ paths, ...(digest ? { digests: [{ name: optionalInput('subject-name')!, digest }] } : {}) }) : [];
+  if (digest && !releaseTag) throw new InputError('subject-digest names no file to find statements beside: add release-tag (statements among the release assets)');
+  // where the statements are: beside the files (default), among a release's assets, or as OCI referrers of the image
+  let artifacts = gateArtifacts(subjects);
+  let discover = discoverBesideFiles(subjects);
+  if (releaseTag) {
+    discover = discoverIn((await openStore(`release:${releaseTag}`, storageOptions())).store);
+  } else if (image) {
+    const opened = await resolveArtifact(image.startsWith('oci://') ? image : `oci://${image}`, storageOptions());
+    artifacts = [{ name: opened.artifact.name, sha256: opened.artifact.sha256 }];
+    discover = discoverIn(opened.store);
+  }
   const report = await runGate(
-    gateArtifacts(subjects),
-    discoverBesideFiles(subjects),
+    artifacts,
+    discover,
     {
       trustedServiceKeys: await loadServiceKeys(core.getInput('transparency-service-keys', { required: true })),
       receiptPolicy: { minServices: minReceipts },

@@ -106,7 +106,8 @@ export type ErrorCode =
   | 'ERR_STORAGE_NOT_TRANSPARENT'
   | 'ERR_STORAGE_SUBJECT'
   | 'ERR_STORAGE_EVIDENCE'
-  | 'ERR_STORAGE_INCOMPLETE';
+  | 'ERR_STORAGE_INCOMPLETE'
+  | 'ERR_STORAGE_DUPLICATE';
 
 export interface ScittErrorOptions {
   /** byte offset into the input where the problem was found, when known */

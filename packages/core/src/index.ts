@@ -9,7 +9,5 @@ export * from './merkle/index.ts';
 export * from './receipt/index.ts';
 export * from './verify/index.ts';
 export * from './payload/index.ts';
-export { FileStatementStore } from './storage/files.ts';
-export { artifactRef, fileArtifact } from './storage/artifact.ts';
-export type { ArtifactRef, StorageItem, StoredObject, DiscoveredStatement, DiscoveryResult, StatementStore } from './storage/types.ts';
+export * from './storage/index.ts';
 export * from './storage/local-items.ts';

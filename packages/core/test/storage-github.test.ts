@@ -182,7 +182,7 @@ describe('GitHub release assets', () => {
     expect(gh.assetsOf(draft).map((a) => a.name)).toEqual(['app-1.0.tgz.scitt']);
   });
 
-  it('says what is wrong: no release, bad credentials, no write permission, a failing server, a name taken meanwhile', async () => {
+  it('says what is wrong: no release, bad credentials, no write permission, a failing server, rate limits, a name taken meanwhile', async () => {
     const s = await transparentStatement(genericSub(artifact.name, artifact.sha256));
     expect(await code(open({ tag: 'v404' }).discover(artifact))).toBe('ERR_STORAGE_NOT_FOUND');
     expect(await code(open({ token: 'wrong' }).discover(artifact))).toBe('ERR_STORAGE_AUTH');
@@ -198,6 +198,10 @@ describe('GitHub release assets', () => {
     }
     gh.inject({ origin: 'api', method: 'GET', pathIncludes: '/assets', status: 503 });
     expect(await code(store.discover(artifact))).toBe('ERR_STORAGE_UNAVAILABLE');
+    gh.inject({ origin: 'api', status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1900000000' } });
+    const limited = (await store.discover(artifact).catch((e: unknown) => e)) as StorageError;
+    expect(limited.code).toBe('ERR_STORAGE_UNAVAILABLE');
+    expect(limited.message).toMatch(/rate limited by GitHub .* wait until 2030/);
     gh.inject({ origin: 'uploads', status: 422 });
     expect(await code(store.attach(artifact, [statementItem(s.transparent)]))).toBe('ERR_STORAGE_CONFLICT');
   });

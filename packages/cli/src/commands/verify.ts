@@ -7,7 +7,9 @@ import {
   type VerificationResult,
   collectSubjects,
   discoverBesideFiles,
+  discoverIn,
   gateArtifacts,
+  resolveArtifact,
   runGate,
   loadKey,
   loadServiceKeys,
@@ -17,6 +19,7 @@ import {
 } from '@scitt-actions/core';
 import { EXIT, UsageError, action } from '../run.ts';
 import { readInput } from '../io.ts';
+import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 
 export interface IdentityFlags {
   repo?: string;
@@ -32,7 +35,7 @@ export interface IdentityFlags {
   x509Roots?: string;
 }
 
-interface VerifyFlags extends IdentityFlags {
+interface VerifyFlags extends IdentityFlags, StorageFlags {
   tsKeys: string;
   require?: string;
   issuerKey?: string[];
@@ -103,12 +106,12 @@ export function registerVerify(program: Command): void {
     .option('--issuer-key <KEY.pub.pem...>', 'trusted issuer public key(s)')
     .option('--receipts-only', 'verify receipts and their binding only, not who issued the statement (RFC 9943 §7.1)')
     .option('--allow-unreceipted', 'keyless: accept a certificate checked at the current time when there is no trusted receipt (warns)')
-    .option('--artifact <PATH...>', 'the artifact(s): statements must be about exactly these bytes')
+    .option('--artifact <PATH...>', 'the artifact(s): statements must be about exactly these bytes; without FILE also release:TAG/ASSET or oci://REF')
     .option('--require <KINDS>', 'without FILE: evidence kinds every artifact must have, e.g. sbom,provenance')
     .option('--evidence <FILE>', 'the evidence of a hash-envelope statement, checked against the signed digest')
     .option('--min-receipts <N>', 'receipts from at least N distinct trusted services', '1')
     .option('--json', 'print the full result as JSON');
-  addIdentityOptions(cmd).action(
+  addStorageOptions(addIdentityOptions(cmd)).action(
     action('verify', async (file: string | undefined, o: VerifyFlags) => {
       if (!file) return gate(o);
       if ((o.artifact?.length ?? 0) > 1) throw new UsageError('with a FILE, give one --artifact');
@@ -132,20 +135,28 @@ export function registerVerify(program: Command): void {
   );
 }
 
-/** Without a FILE: discover the statements beside each artifact and apply the release gate. */
+/** Without a FILE: discover each artifact's statements (beside the file, in a release, as OCI referrers) and apply the release gate. */
 async function gate(o: VerifyFlags): Promise<void> {
-  if (!o.artifact?.length) throw new UsageError('name what to verify: a FILE.scitt, or the artifacts with --artifact PATH…');
+  if (!o.artifact?.length) throw new UsageError('name what to verify: a FILE.scitt, or the artifacts with --artifact PATH|release:TAG/ASSET|oci://REF');
   const require = (o.require ?? '').split(',').map((k) => k.trim()).filter(Boolean) as EvidenceKind[];
-  const subjects = await collectSubjects({ paths: o.artifact });
-  const report = await runGate(
-    gateArtifacts(subjects),
-    discoverBesideFiles(subjects),
-    { trustedServiceKeys: await loadServiceKeys(o.tsKeys), receiptPolicy: { minServices: Number(o.minReceipts) }, issuer: await issuerTrust(o), require, ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}) },
-  );
+  const policy = { trustedServiceKeys: await loadServiceKeys(o.tsKeys), receiptPolicy: { minServices: Number(o.minReceipts) }, issuer: await issuerTrust(o), require, ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}) };
+  const files = o.artifact.filter((a) => !isStoreLocation(a));
+  const reports: GateReport[] = [];
+  if (files.length) {
+    const subjects = await collectSubjects({ paths: files });
+    reports.push(await runGate(gateArtifacts(subjects), discoverBesideFiles(subjects), policy));
+  }
+  for (const location of o.artifact.filter(isStoreLocation)) {
+    const { store, artifact } = await resolveArtifact(location, storageOptions(o));
+    reports.push(await runGate([artifact], discoverIn(store), policy));
+  }
+  const report: GateReport = { ok: reports.every((r) => r.ok), artifacts: reports.flatMap((r) => r.artifacts) };
   if (o.json) process.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2)}\n`);
   else printGate(report);
   if (!report.ok) process.exitCode = EXIT.failed;
 }
+
+const isStoreLocation = (a: string) => a.startsWith('oci://') || a.startsWith('release:');
 
 function printGate(report: GateReport): void {
   process.stdout.write(`${report.ok ? 'RELEASE GATE PASSED' : 'RELEASE GATE REFUSED'}\n`);

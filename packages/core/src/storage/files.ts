@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { StorageError } from '../errors.ts';
+import { type ErrorCode, StorageError } from '../errors.ts';
 import { hashAlgorithm } from '../statement/profile.ts';
 import { checkArtifact, sha256File } from './artifact.ts';
 import { assertPlainName, isStatementNameFor } from './naming.ts';
@@ -168,7 +168,7 @@ export class FileStatementStore implements StatementStore {
     const he = s.statement.hashEnvelope;
     const h = he && hashAlgorithm(he.hashAlg);
     if (!he || !h || he.location === undefined || he.digest.length === 0) return s;
-    const note = (code: string, reason: string, location = he.location!) => {
+    const note = (code: ErrorCode, reason: string, location = he.location!) => {
       skipped.push({ source: { store: this.kind, location, name: he.location! }, code, reason });
       return s;
     };

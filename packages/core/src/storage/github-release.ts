@@ -13,7 +13,7 @@
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { Octokit } from '@octokit/rest';
-import { StorageError } from '../errors.ts';
+import { type ErrorCode, StorageError } from '../errors.ts';
 import { hashAlgorithm } from '../statement/profile.ts';
 import { checkArtifact } from './artifact.ts';
 import { RequestCounter, type FetchLike, adviceForStatus, codeForStatus, countingFetch, networkError, parseJson, readLimited, DEFAULT_TIMEOUT_MS } from './http.ts';
@@ -158,6 +158,11 @@ export class GitHubReleaseStore implements StatementStore {
     if (isHttpError(e) && e.response) {
       const data = e.response.data as { message?: string } | undefined;
       const detail = typeof data === 'object' && data?.message ? `: ${data.message}` : '';
+      const headers = (e.response as { headers?: Record<string, string | undefined> }).headers ?? {};
+      if (e.status === 429 || (e.status === 403 && (headers['x-ratelimit-remaining'] === '0' || headers['retry-after'] !== undefined))) {
+        const wait = headers['retry-after'] ? `${headers['retry-after']} s` : headers['x-ratelimit-reset'] ? `until ${new Date(Number(headers['x-ratelimit-reset']) * 1000).toISOString()}` : 'a while';
+        return new StorageError('ERR_STORAGE_UNAVAILABLE', `${what} on ${this.description} was rate limited by GitHub (HTTP ${e.status})${detail} — wait ${wait} and try again`, { status: e.status, cause: e });
+      }
       const advice = adviceForStatus(e.status);
       return new StorageError(codeForStatus(e.status), `${what} on ${this.description} failed with HTTP ${e.status}${detail}${advice ? ` — ${advice}` : ''}`, { status: e.status, cause: e });
     }
@@ -456,7 +461,7 @@ export class GitHubReleaseStore implements StatementStore {
     const he = s.statement.hashEnvelope;
     const h = he && hashAlgorithm(he.hashAlg);
     if (!he || !h || he.location === undefined || he.digest.length === 0) return s;
-    const note = (code: string, reason: string, location = he.location!) => {
+    const note = (code: ErrorCode, reason: string, location = he.location!) => {
       skipped.push({ source: { store: this.kind, location, name: he.location! }, code, reason });
       return s;
     };

@@ -49,7 +49,9 @@ export function locationSegments(location: string): string[] {
 }
 
 function checkSegment(segment: string, location: string): string {
-  if (!segment || segment === '.' || segment === '..' || /[\\\u0000-\u001f\u007f]/.test(segment)) {
+  // '/' can only get into one segment through the percent-decoded last segment of a URL (%2F):
+  // there it would reach a directory (or a symlink out of the directory) that was never checked
+  if (!segment || segment === '.' || segment === '..' || /[/\\\u0000-\u001f\u007f]/.test(segment)) {
     throw pathError(`payload-location ${JSON.stringify(location)} has the path segment ${JSON.stringify(segment)}; \`..\`, \`.\`, empty segments and backslashes are refused so evidence stays inside the artifact's directory`);
   }
   return segment;

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { compareBytes } from '../cbor.ts';
-import { StorageError, isScittError } from '../errors.ts';
+import { type ErrorCode, StorageError, isScittError } from '../errors.ts';
 import { statementEntry } from '../receipt/entry.ts';
 import { attachReceipts, extractReceipts } from '../receipt/transparent.ts';
 import { hashAlgorithm, STATEMENT_MEDIA_TYPE } from '../statement/profile.ts';
@@ -147,7 +147,7 @@ export interface Examined {
 
 /** Screens bytes a store returned: a Transparent Statement about the artifact, or a note why not. */
 export function examineStatement(bytes: Uint8Array, artifact: ArtifactRef, source: StorageSource, limits: StorageLimits): Examined {
-  const skip = (code: string, reason: string): Examined => ({ skipped: { source, code, reason } });
+  const skip = (code: ErrorCode, reason: string): Examined => ({ skipped: { source, code, reason } });
   if (bytes.length > limits.statementBytes) return skip('ERR_STORAGE_LIMIT', `${bytes.length} bytes exceed the ${limits.statementBytes}-byte statement limit`);
   let statement: SignedStatement;
   try {

@@ -4,6 +4,7 @@
  * statements (and the evidence of Hash Envelope statements) to an artifact, and discovers the
  * statements about an artifact: those whose `sub` pins the artifact's SHA-256.
  */
+import type { ErrorCode } from '../errors.ts';
 import type { SignedStatement } from '../statement/signed-statement.ts';
 
 /** The artifact statements are attached to or discovered for. */
@@ -75,7 +76,8 @@ export interface DiscoveredStatement {
 /** Something a store held that was not returned as a statement, and why. */
 export interface SkippedObject {
   readonly source: StorageSource;
-  readonly code: string;
+  /** why, as an error code: ERR_STORAGE_SUBJECT (about another artifact), ERR_STORAGE_NOT_STATEMENT, ERR_STORAGE_NOT_TRANSPARENT, ERR_STORAGE_EVIDENCE, ERR_STORAGE_LIMIT, ERR_STORAGE_DUPLICATE, … */
+  readonly code: ErrorCode;
   readonly reason: string;
 }
 

@@ -11,6 +11,7 @@ import { type EvidenceKind, detectEvidence } from '../payload/detect.ts';
 import { parseSignedStatement } from '../statement/signed-statement.ts';
 import { artifactRef } from '../storage/artifact.ts';
 import { FileStatementStore } from '../storage/files.ts';
+import type { DiscoveryResult, StatementStore } from '../storage/types.ts';
 import { type TransparentVerifyOptions, type VerificationResult, verifyTransparent } from './pipeline.ts';
 
 export interface GateArtifact {
@@ -136,18 +137,27 @@ async function kindOf(f: FoundStatement, evidence: Uint8Array | undefined): Prom
 /** The statement file's directory: hash-envelope evidence sits beside it. */
 export const besideFile = (path: string) => dirname(resolve(path));
 
+/** A store's discovery result as the gate takes it: statements with their evidence, and what was skipped and why. */
+export function asDiscovered(found: DiscoveryResult): Discovered {
+  return {
+    statements: found.statements.map((d) => ({ bytes: d.bytes, location: d.source.location, ...(d.evidence ? { evidence: d.evidence.bytes } : {}) })),
+    skipped: found.skipped.map((s) => `${s.source.name}: ${s.reason}`),
+  };
+}
+
 /** Discovery beside the files: each artifact's statements (and evidence) in its own directory (storage/files.ts). */
 export function discoverBesideFiles(subjects: readonly { name: string; digest: { sha256: string }; path?: string }[]): (a: GateArtifact) => Promise<Discovered> {
   const dirOf = new Map(subjects.map((s) => [s.digest.sha256, s.path ? dirname(resolve(s.path)) : undefined]));
   return async (a) => {
     const directory = dirOf.get(a.sha256);
     if (!directory) throw new ScittError('ERR_USAGE', `${a.name} is not a file: statements beside files need the artifact's path`);
-    const found = await new FileStatementStore({ directory }).discover(artifactRef(a.name, a.sha256), { evidence: true });
-    return {
-      statements: found.statements.map((d) => ({ bytes: d.bytes, location: d.source.location, ...(d.evidence ? { evidence: d.evidence.bytes } : {}) })),
-      skipped: found.skipped.map((s) => `${s.source.name}: ${s.reason}`),
-    };
+    return asDiscovered(await new FileStatementStore({ directory }).discover(artifactRef(a.name, a.sha256), { evidence: true }));
   };
+}
+
+/** Discovery in one store (release assets, OCI referrers) for artifacts named as that store names them. */
+export function discoverIn(store: StatementStore): (a: GateArtifact) => Promise<Discovered> {
+  return async (a) => asDiscovered(await store.discover(artifactRef(a.name, a.sha256), { evidence: true }));
 }
 
 /** The gate's artifacts from subjects (payload/subjects.ts). */

@@ -78,6 +78,8 @@ export interface Fault {
   method?: string;
   pathIncludes?: string;
   status?: number;
+  /** response headers with the status */
+  headers?: Record<string, string>;
   drop?: { afterBytes: number };
   /** how many requests it applies to; default 1 */
   times?: number;
@@ -179,7 +181,7 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
     const url = new URL(req.url!, api);
     log.push({ origin: 'api', method: req.method!, path: url.pathname + url.search, authorization: req.headers.authorization });
     const f = fault('api', req);
-    if (f?.status) return send(res, f.status, { message: `injected ${f.status}` });
+    if (f?.status) return send(res, f.status, { message: `injected ${f.status}` }, f.headers);
     if (f?.drop) return req.socket.destroy();
     const write = req.method !== 'GET' && req.method !== 'HEAD';
     if (!authorized(req, res, write)) return;

@@ -1,0 +1,26 @@
+/** The stores an action reaches: GitHub releases through @actions/github's Octokit, OCI registries with the Docker config. */
+import * as github from '@actions/github';
+import type { StorageOptions } from '@scitt-actions/core';
+import { InputError, optionalInput, secretInput } from './kit.ts';
+
+export function storageOptions(): StorageOptions {
+  const token = secretInput('github-token');
+  const { owner, repo } = github.context.repo;
+  return token ? { github: { owner, repo, octokit: github.getOctokit(token) as never } } : {};
+}
+
+/** target=release needs the tag and a token; target=oci needs the image. */
+export function targetSpec(target: string): string {
+  if (target === 'release') {
+    const tag = optionalInput('release-tag');
+    if (!tag) throw new InputError('target: release needs release-tag (e.g. ${{ github.ref_name }})');
+    if (!optionalInput('github-token')) throw new InputError('target: release needs github-token with contents: write');
+    return `release:${tag}`;
+  }
+  if (target === 'oci') {
+    const image = optionalInput('image');
+    if (!image) throw new InputError('target: oci needs image (registry/repository@sha256:…)');
+    return image.startsWith('oci://') ? image : `oci://${image}`;
+  }
+  throw new InputError(`target must be files, release or oci, got "${target}"`);
+}
