@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKey, parseSignedStatement, publicKey, subjectDigests, toPem } from '@scitt-actions/core';
+import { generateKey, parseSignedStatement, publicKey, subjectSha256, toPem } from '@scitt-actions/core';
 import { type FulcioServer, startFulcioServer } from '../../packages/core/test/helpers/identity-fulcio-server.ts';
 import { GITHUB_OIDC_ISSUER, type OidcServer, startOidcServer } from '../../packages/core/test/helpers/oidc-server.ts';
 import { REPO_ROOT, runBundledAction } from '../helpers/action-runner.ts';
@@ -51,7 +51,7 @@ describe('actions: issue-statement and register, as the runner runs them', () =>
     for (const p of paths) {
       const s = parseSignedStatement(readFileSync(join(ws, p)));
       expect(s.sub).toMatch(/^pkg:generic\/app-1\.0\.0\.tar\?checksum=sha256/);
-      expect(subjectDigests(s.sub)).toEqual([appDigest]);
+      expect(subjectSha256(s.sub)).toBe(appDigest);
       expect(s.iss).toMatch(/^did:x509:/);
       expect(s.hashEnvelope).toBeDefined(); // SBOM and provenance default to hash envelopes
     }

@@ -22408,7 +22408,7 @@ var require_package_url = __commonJS({
     var { PurlQualifierNames } = require_purl_qualifier_names();
     var { PurlType } = require_purl_type();
     var { PurlError } = require_error();
-    var PackageURL5 = class _PackageURL {
+    var PackageURL3 = class _PackageURL {
       static Component = recursiveFreeze(PurlComponent);
       static KnownQualifierNames = recursiveFreeze(PurlQualifierNames);
       static Type = recursiveFreeze(PurlType);
@@ -22564,14 +22564,14 @@ var require_package_url = __commonJS({
       }
     };
     for (const staticProp of ["Component", "KnownQualifierNames", "Type"]) {
-      Reflect.defineProperty(PackageURL5, staticProp, {
-        ...Reflect.getOwnPropertyDescriptor(PackageURL5, staticProp),
+      Reflect.defineProperty(PackageURL3, staticProp, {
+        ...Reflect.getOwnPropertyDescriptor(PackageURL3, staticProp),
         writable: false
       });
     }
-    Reflect.setPrototypeOf(PackageURL5.prototype, null);
+    Reflect.setPrototypeOf(PackageURL3.prototype, null);
     module.exports = {
-      PackageURL: PackageURL5,
+      PackageURL: PackageURL3,
       PurlComponent,
       PurlQualifierNames,
       PurlType
@@ -22584,13 +22584,13 @@ var require_packageurl_js = __commonJS({
   "node_modules/.pnpm/packageurl-js@2.0.1/node_modules/packageurl-js/index.js"(exports, module) {
     "use strict";
     var {
-      PackageURL: PackageURL5,
+      PackageURL: PackageURL3,
       PurlComponent,
       PurlQualifierNames,
       PurlType
     } = require_package_url();
     module.exports = {
-      PackageURL: PackageURL5,
+      PackageURL: PackageURL3,
       PurlComponent,
       PurlQualifierNames,
       PurlType
@@ -27728,6 +27728,52 @@ function ociPurl(ref) {
   if (ref.tag) qualifiers.tag = ref.tag;
   return new import_packageurl_js.PackageURL("oci", void 0, name, `sha256:${ref.digest.hex}`, qualifiers, void 0).toString();
 }
+var SHA256_HEX = /^[0-9a-f]{64}$/;
+function sha256Of(value) {
+  const colon = value.indexOf(":");
+  if (colon === -1 || value.slice(0, colon).toLowerCase() !== "sha256") return void 0;
+  const hex = value.slice(colon + 1).toLowerCase();
+  return SHA256_HEX.test(hex) ? hex : void 0;
+}
+function subjectSha256(sub) {
+  if (!sub.startsWith("pkg:")) return void 0;
+  let purl;
+  try {
+    purl = import_packageurl_js.PackageURL.fromString(sub);
+  } catch {
+    return void 0;
+  }
+  const pinned = /* @__PURE__ */ new Set();
+  if (purl.type === "oci" && purl.version !== void 0 && purl.version !== null) {
+    const v = purl.version;
+    if (v.toLowerCase().startsWith("sha256:")) {
+      const hex = sha256Of(v);
+      if (!hex) return void 0;
+      pinned.add(hex);
+    }
+  }
+  const checksum = purl.qualifiers?.checksum;
+  if (checksum !== void 0) {
+    for (const entry of checksum.split(",")) {
+      const trimmed = entry.trim();
+      if (!trimmed.toLowerCase().startsWith("sha256:")) continue;
+      const hex = sha256Of(trimmed);
+      if (!hex) return void 0;
+      pinned.add(hex);
+    }
+  }
+  return pinned.size === 1 ? [...pinned][0] : void 0;
+}
+function isStatementAbout(sub, sha256) {
+  const want = sha256.toLowerCase();
+  return SHA256_HEX.test(want) && subjectSha256(sub) === want;
+}
+function normaliseSha256(digest) {
+  const d = digest.trim();
+  if (d.includes(":")) return sha256Of(d);
+  const hex = d.toLowerCase();
+  return SHA256_HEX.test(hex) ? hex : void 0;
+}
 
 // packages/core/src/payload/subjects.ts
 var MAX_SUBJECTS = 1024;
@@ -27926,85 +27972,10 @@ function attachReceipts(statement, receipts) {
   return encode2(new Tag([parts.protectedBytes, unprotected, parts.payload, parts.signature], COSE_SIGN1_TAG));
 }
 
-// packages/core/src/verify/subject.ts
-var import_packageurl_js2 = __toESM(require_packageurl_js(), 1);
-var SHA256 = /^sha256:([0-9a-f]{64})$/;
-function subjectDigests(sub) {
-  let purl;
-  try {
-    purl = import_packageurl_js2.PackageURL.fromString(sub);
-  } catch {
-    return [];
-  }
-  const out = /* @__PURE__ */ new Set();
-  const fromVersion = purl.version ? SHA256.exec(purl.version.toLowerCase()) : null;
-  if (fromVersion) out.add(fromVersion[1]);
-  const checksum = purl.qualifiers?.checksum ?? purl.qualifiers?.checksums;
-  for (const c of checksum ? String(checksum).split(",") : []) {
-    const m = SHA256.exec(c.trim().toLowerCase());
-    if (m) out.add(m[1]);
-  }
-  return [...out];
-}
-function subjectPinsDigest(sub, sha256Hex2) {
-  return subjectDigests(sub).includes(sha256Hex2.toLowerCase());
-}
-
 // packages/core/src/storage/artifact.ts
 import { createHash as createHash3 } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { basename as basename3 } from "node:path";
-
-// packages/core/src/storage/subject.ts
-var import_packageurl_js3 = __toESM(require_packageurl_js(), 1);
-var SHA256_HEX = /^[0-9a-f]{64}$/;
-function sha256Of(value) {
-  const colon = value.indexOf(":");
-  if (colon === -1 || value.slice(0, colon).toLowerCase() !== "sha256") return void 0;
-  const hex = value.slice(colon + 1).toLowerCase();
-  return SHA256_HEX.test(hex) ? hex : void 0;
-}
-function subjectSha256(sub) {
-  if (!sub.startsWith("pkg:")) return void 0;
-  let purl;
-  try {
-    purl = import_packageurl_js3.PackageURL.fromString(sub);
-  } catch {
-    return void 0;
-  }
-  const pinned = /* @__PURE__ */ new Set();
-  if (purl.type === "oci" && purl.version !== void 0 && purl.version !== null) {
-    const v = purl.version;
-    if (v.toLowerCase().startsWith("sha256:")) {
-      const hex = sha256Of(v);
-      if (!hex) return void 0;
-      pinned.add(hex);
-    }
-  }
-  const checksum = purl.qualifiers?.checksum;
-  if (checksum !== void 0) {
-    for (const entry of checksum.split(",")) {
-      const trimmed = entry.trim();
-      if (!trimmed.toLowerCase().startsWith("sha256:")) continue;
-      const hex = sha256Of(trimmed);
-      if (!hex) return void 0;
-      pinned.add(hex);
-    }
-  }
-  return pinned.size === 1 ? [...pinned][0] : void 0;
-}
-function isStatementAbout(sub, sha256) {
-  const want = sha256.toLowerCase();
-  return SHA256_HEX.test(want) && subjectSha256(sub) === want;
-}
-function normaliseSha256(digest) {
-  const d = digest.trim();
-  if (d.includes(":")) return sha256Of(d);
-  const hex = d.toLowerCase();
-  return SHA256_HEX.test(hex) ? hex : void 0;
-}
-
-// packages/core/src/storage/artifact.ts
 async function sha256File(path) {
   const hash = createHash3("sha256");
   try {
@@ -33769,7 +33740,7 @@ var OciStatementStore = class _OciStatementStore {
 };
 
 // packages/core/src/storage/target.ts
-var import_packageurl_js4 = __toESM(require_packageurl_js(), 1);
+var import_packageurl_js2 = __toESM(require_packageurl_js(), 1);
 import { createHash as createHash9 } from "node:crypto";
 import { stat as stat6 } from "node:fs/promises";
 import { basename as basename5, dirname as dirname3 } from "node:path";
@@ -33801,7 +33772,7 @@ function ociOptions(options) {
 function artifactFromSubject(sub) {
   const sha256 = subjectSha256(sub);
   if (!sha256) throw new StorageError("ERR_STORAGE_SUBJECT", `statement subject ${JSON.stringify(sub.slice(0, 200))} pins no sha256 digest; it cannot be attached to an artifact`);
-  const name = import_packageurl_js4.PackageURL.fromString(sub).name;
+  const name = import_packageurl_js2.PackageURL.fromString(sub).name;
   return { name, sha256 };
 }
 async function openStore(target2, options = {}) {
@@ -34116,14 +34087,14 @@ void runAction("attach-receipt", async () => {
   }
   const subjects = await collectSubjects({ paths: listInput("subject-path") });
   if (subjects.length === 0) throw new InputError("subject-path names no artifact: target files stores the statements beside the artifacts");
-  const unmatched = statements.filter((s) => !subjects.some((a) => subjectPinsDigest(s.sub, a.digest.sha256)));
+  const unmatched = statements.filter((s) => !subjects.some((a) => isStatementAbout(s.sub, a.digest.sha256)));
   if (unmatched.length) {
     throw new InputError(`${unmatched.map((s) => s.path).join(", ")}: about ${unmatched[0].sub}, which is none of the subject-path artifacts (was the artifact rebuilt after signing?)`);
   }
   const stored = [];
   const rows = [];
   for (const a of subjects) {
-    const mine = statements.filter((s) => subjectPinsDigest(s.sub, a.digest.sha256));
+    const mine = statements.filter((s) => isStatementAbout(s.sub, a.digest.sha256));
     if (mine.length === 0) continue;
     const store = new FileStatementStore({ directory: dirname5(a.path) });
     const objects = await store.attach(artifactRef(a.name, a.digest.sha256), mine.flatMap((s) => s.items));

@@ -9,7 +9,7 @@ import {
   collectSubjects,
   readLocalStatement,
   resolveSubjectPaths,
-  subjectPinsDigest,
+  isStatementAbout,
 } from '@scitt-actions/core';
 import { InputError, listInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions, targetSpec } from '../../_shared/src/stores.ts';
@@ -30,14 +30,14 @@ void runAction('attach-receipt', async () => {
   }
   const subjects = await collectSubjects({ paths: listInput('subject-path') });
   if (subjects.length === 0) throw new InputError('subject-path names no artifact: target files stores the statements beside the artifacts');
-  const unmatched = statements.filter((s) => !subjects.some((a) => subjectPinsDigest(s.sub, a.digest.sha256)));
+  const unmatched = statements.filter((s) => !subjects.some((a) => isStatementAbout(s.sub, a.digest.sha256)));
   if (unmatched.length) {
     throw new InputError(`${unmatched.map((s) => s.path).join(', ')}: about ${unmatched[0]!.sub}, which is none of the subject-path artifacts (was the artifact rebuilt after signing?)`);
   }
   const stored: StoredObject[] = [];
   const rows: SummaryRow[] = [];
   for (const a of subjects) {
-    const mine = statements.filter((s) => subjectPinsDigest(s.sub, a.digest.sha256));
+    const mine = statements.filter((s) => isStatementAbout(s.sub, a.digest.sha256));
     if (mine.length === 0) continue;
     const store = new FileStatementStore({ directory: dirname(a.path!) });
     const objects = await store.attach(artifactRef(a.name, a.digest.sha256), mine.flatMap((s) => s.items));

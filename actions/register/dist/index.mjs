@@ -26817,6 +26817,45 @@ async function glob(globInput, options) {
   return crawler ? formatPaths(await crawler.withPromise(), relative3) : [];
 }
 
+// packages/core/src/payload/purl.ts
+var import_packageurl_js = __toESM(require_packageurl_js(), 1);
+var SHA256_HEX = /^[0-9a-f]{64}$/;
+function sha256Of(value) {
+  const colon = value.indexOf(":");
+  if (colon === -1 || value.slice(0, colon).toLowerCase() !== "sha256") return void 0;
+  const hex = value.slice(colon + 1).toLowerCase();
+  return SHA256_HEX.test(hex) ? hex : void 0;
+}
+function subjectSha256(sub) {
+  if (!sub.startsWith("pkg:")) return void 0;
+  let purl;
+  try {
+    purl = import_packageurl_js.PackageURL.fromString(sub);
+  } catch {
+    return void 0;
+  }
+  const pinned = /* @__PURE__ */ new Set();
+  if (purl.type === "oci" && purl.version !== void 0 && purl.version !== null) {
+    const v = purl.version;
+    if (v.toLowerCase().startsWith("sha256:")) {
+      const hex = sha256Of(v);
+      if (!hex) return void 0;
+      pinned.add(hex);
+    }
+  }
+  const checksum = purl.qualifiers?.checksum;
+  if (checksum !== void 0) {
+    for (const entry of checksum.split(",")) {
+      const trimmed = entry.trim();
+      if (!trimmed.toLowerCase().startsWith("sha256:")) continue;
+      const hex = sha256Of(trimmed);
+      if (!hex) return void 0;
+      pinned.add(hex);
+    }
+  }
+  return pinned.size === 1 ? [...pinned][0] : void 0;
+}
+
 // packages/core/src/payload/subjects.ts
 var MAX_SUBJECTS = 1024;
 function tooMany(count, limit, where) {
@@ -27185,27 +27224,6 @@ function attachReceipts(statement, receipts) {
   return encode2(new Tag([parts.protectedBytes, unprotected, parts.payload, parts.signature], COSE_SIGN1_TAG));
 }
 
-// packages/core/src/verify/subject.ts
-var import_packageurl_js = __toESM(require_packageurl_js(), 1);
-var SHA256 = /^sha256:([0-9a-f]{64})$/;
-function subjectDigests(sub) {
-  let purl;
-  try {
-    purl = import_packageurl_js.PackageURL.fromString(sub);
-  } catch {
-    return [];
-  }
-  const out = /* @__PURE__ */ new Set();
-  const fromVersion = purl.version ? SHA256.exec(purl.version.toLowerCase()) : null;
-  if (fromVersion) out.add(fromVersion[1]);
-  const checksum = purl.qualifiers?.checksum ?? purl.qualifiers?.checksums;
-  for (const c of checksum ? String(checksum).split(",") : []) {
-    const m = SHA256.exec(c.trim().toLowerCase());
-    if (m) out.add(m[1]);
-  }
-  return [...out];
-}
-
 // actions/_shared/src/kit.ts
 function listInput(name, { required = false } = {}) {
   const items = getInput(name, { required }).split(/[\n,]/).map((s) => s.trim()).filter((s) => s && !s.startsWith("#"));
@@ -27276,7 +27294,7 @@ void runAction("register", async () => {
       transparent.push(`${base}.scitt`);
     }
     info(`${path}: entry ${r.entryId}${r.receipt ? "" : " (pending: resolve later with the entry id)"}`);
-    const digest = subjectDigests(statement.sub)[0];
+    const digest = subjectSha256(statement.sub);
     rows.push({ subject: statement.sub, digest: digest ? shortDigest(digest) : "", evidence: String(statement.hashEnvelope?.preimageContentType ?? statement.contentType ?? ""), issuer: statement.iss, service: url, entry: r.entryId.slice(0, 16), registered: r.receipt ? (/* @__PURE__ */ new Date()).toISOString() : "pending", verdict: r.receipt ? "receipted" : "pending" });
   }
   setOutput("receipt-paths", receipts.join("\n"));

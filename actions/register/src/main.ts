@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { writeFile, readFile } from 'node:fs/promises';
-import { ScrapiClient, attachReceipts, parseSignedStatement, resolveSubjectPaths, subjectDigests } from '@scitt-actions/core';
+import { ScrapiClient, attachReceipts, parseSignedStatement, resolveSubjectPaths, subjectSha256 } from '@scitt-actions/core';
 import { InputError, boolInput, listInput, runAction, secretInput, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 
 void runAction('register', async () => {
@@ -29,7 +29,7 @@ void runAction('register', async () => {
       transparent.push(`${base}.scitt`);
     }
     core.info(`${path}: entry ${r.entryId}${r.receipt ? '' : ' (pending: resolve later with the entry id)'}`);
-    const digest = subjectDigests(statement.sub)[0];
+    const digest = subjectSha256(statement.sub);
     rows.push({ subject: statement.sub, digest: digest ? shortDigest(digest) : '', evidence: String(statement.hashEnvelope?.preimageContentType ?? statement.contentType ?? ''), issuer: statement.iss, service: url, entry: r.entryId.slice(0, 16), registered: r.receipt ? new Date().toISOString() : 'pending', verdict: r.receipt ? 'receipted' : 'pending' });
   }
   core.setOutput('receipt-paths', receipts.join('\n'));

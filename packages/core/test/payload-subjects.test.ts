@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadError } from '../src/errors.ts';
 import { parseChecksums } from '../src/payload/checksums.ts';
 import { parseOciReference } from '../src/payload/oci-reference.ts';
-import { genericPurl, pinnedSha256 } from '../src/payload/purl.ts';
+import { genericPurl, subjectSha256 } from '../src/payload/purl.ts';
 import {
   MAX_SUBJECTS,
   collectSubjects,
@@ -59,7 +59,7 @@ describe('subjects from paths and globs', () => {
     expect(subjects[0]!.digest.sha256).toBe(sha256('tarball bytes'));
     expect(subjects[0]!.size).toBe('tarball bytes'.length);
     expect(subjects[0]!.purl).toBe(`pkg:generic/app-1.0.0.tgz@1.0.0?checksum=sha256:${sha256('tarball bytes')}`);
-    expect(pinnedSha256(subjects[0]!.purl)).toBe(subjects[0]!.digest.sha256);
+    expect(subjectSha256(subjects[0]!.purl)).toBe(subjects[0]!.digest.sha256);
     expect(toInTotoSubject(subjects[1]!)).toEqual({ name: 'app-1.0.0.zip', digest: { sha256: sha256('zip bytes') } });
   });
 
@@ -163,7 +163,7 @@ describe('OCI image references', () => {
     const purl = PackageURL.fromString(s.purl);
     expect([purl.type, purl.name, purl.version]).toEqual(['oci', 'scitt', digest]);
     expect(purl.qualifiers).toEqual({ repository_url: 'ghcr.io/scitt-actions/scitt', tag: '1.2.3' });
-    expect(pinnedSha256(s.purl)).toBe(s.digest.sha256);
+    expect(subjectSha256(s.purl)).toBe(s.digest.sha256);
   });
 
   it('expands Docker Hub short names and keeps registry ports', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStatementAbout, normaliseSha256, subjectSha256 } from '../src/storage/subject.ts';
+import { isStatementAbout, normaliseSha256, subjectSha256 } from '../src/payload/purl.ts';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);

@@ -1,6 +1,6 @@
 /**
  * Package URLs that pin an artifact's digest, used as a statement's `sub` (DESIGN.md "Subjects bind
- * to bytes"): `pkg:oci/<name>@sha256:<hex>?repository_url=…` for images and
+ * to bytes"), and reading back the digest a subject pins (parsed, never substring-matched): `pkg:oci/<name>@sha256:<hex>?repository_url=…` for images and
  * `pkg:generic/<name>[@<version>]?checksum=sha256:<hex>` for files. Built and read with packageurl-js.
  */
 import { PackageURL } from 'packageurl-js';
@@ -25,22 +25,60 @@ export function ociPurl(ref: OciReference): string {
   return new PackageURL('oci', undefined, name, `sha256:${ref.digest.hex}`, qualifiers, undefined).toString();
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** `sha256:<hex>` (any case) → lower-case hex, or undefined when it is not exactly that. */
+function sha256Of(value: string): string | undefined {
+  const colon = value.indexOf(':');
+  if (colon === -1 || value.slice(0, colon).toLowerCase() !== 'sha256') return undefined;
+  const hex = value.slice(colon + 1).toLowerCase();
+  return SHA256_HEX.test(hex) ? hex : undefined;
+}
+
 /**
- * The SHA-256 a package URL pins, if any: the digest version of `pkg:oci`, or the sha256 entry of a
- * `checksum` qualifier (a comma-separated list of `alg:hex`). Lets a gate find statements about exactly these bytes.
+ * The SHA-256 a statement subject pins, as lower-case hex; undefined when the subject is not a
+ * package URL, pins no sha256, carries a malformed sha256 entry, or pins two different ones.
  */
-export function pinnedSha256(purl: string): string | undefined {
-  let parsed: PackageURL;
+export function subjectSha256(sub: string): string | undefined {
+  if (!sub.startsWith('pkg:')) return undefined;
+  let purl: PackageURL;
   try {
-    parsed = PackageURL.fromString(purl);
-  } catch (cause) {
-    throw new PayloadError('ERR_SUBJECT_INVALID', `${JSON.stringify(purl)} is not a valid package URL: ${(cause as Error).message}`, { cause });
+    purl = PackageURL.fromString(sub);
+  } catch {
+    return undefined;
   }
-  if (parsed.type === 'oci' && parsed.version?.startsWith('sha256:')) return parsed.version.slice(7).toLowerCase();
-  const checksums = parsed.qualifiers?.checksum;
-  for (const entry of checksums ? checksums.split(',') : []) {
-    const [alg, hex] = entry.split(':');
-    if (alg?.toLowerCase() === 'sha256' && hex && /^[0-9a-fA-F]{64}$/.test(hex)) return hex.toLowerCase();
+  const pinned = new Set<string>();
+  if (purl.type === 'oci' && purl.version !== undefined && purl.version !== null) {
+    const v = purl.version;
+    if (v.toLowerCase().startsWith('sha256:')) {
+      const hex = sha256Of(v);
+      if (!hex) return undefined;
+      pinned.add(hex);
+    }
   }
-  return undefined;
+  const checksum = purl.qualifiers?.checksum;
+  if (checksum !== undefined) {
+    for (const entry of checksum.split(',')) {
+      const trimmed = entry.trim();
+      if (!trimmed.toLowerCase().startsWith('sha256:')) continue;
+      const hex = sha256Of(trimmed);
+      if (!hex) return undefined;
+      pinned.add(hex);
+    }
+  }
+  return pinned.size === 1 ? [...pinned][0] : undefined;
+}
+
+/** True when `sub` pins exactly `sha256` (hex, any case). */
+export function isStatementAbout(sub: string, sha256: string): boolean {
+  const want = sha256.toLowerCase();
+  return SHA256_HEX.test(want) && subjectSha256(sub) === want;
+}
+
+/** Throws-free check of an artifact digest given as hex or `sha256:<hex>`; returns lower-case hex or undefined. */
+export function normaliseSha256(digest: string): string | undefined {
+  const d = digest.trim();
+  if (d.includes(':')) return sha256Of(d);
+  const hex = d.toLowerCase();
+  return SHA256_HEX.test(hex) ? hex : undefined;
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { StorageError } from '../errors.ts';
-import { normaliseSha256 } from './subject.ts';
+import { normaliseSha256 } from '../payload/purl.ts';
 import type { ArtifactRef } from './types.ts';
 
 /** SHA-256 (hex) of a file, streamed in constant memory. */

@@ -34,7 +34,6 @@ export {
   type StoredObject,
   DEFAULT_STORAGE_LIMITS,
 } from './types.ts';
-export { isStatementAbout, subjectSha256 } from './subject.ts';
 export { STATEMENT_EXTENSION, alternateStatementName, isStatementNameFor, statementName } from './naming.ts';
 export { statementId } from './statements.ts';
 export { artifactRef, fileArtifact } from './artifact.ts';

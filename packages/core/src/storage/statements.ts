@@ -11,7 +11,7 @@ import { statementEntry } from '../receipt/entry.ts';
 import { attachReceipts, extractReceipts } from '../receipt/transparent.ts';
 import { hashAlgorithm, STATEMENT_MEDIA_TYPE } from '../statement/profile.ts';
 import { type SignedStatement, parseSignedStatement } from '../statement/signed-statement.ts';
-import { isStatementAbout } from './subject.ts';
+import { isStatementAbout } from '../payload/purl.ts';
 import type { ArtifactRef, DiscoveredStatement, SkippedObject, StorageItem, StorageLimits, StorageSource } from './types.ts';
 
 export { STATEMENT_MEDIA_TYPE };

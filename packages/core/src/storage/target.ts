@@ -21,7 +21,7 @@ import { FileStatementStore } from './files.ts';
 import { GitHubReleaseStore, type OctokitLike } from './github-release.ts';
 import { type OciStoreOptions, OciStatementStore } from './oci/store.ts';
 import { STATEMENT_MEDIA_TYPE } from './statements.ts';
-import { subjectSha256 } from './subject.ts';
+import { subjectSha256 } from '../payload/purl.ts';
 import type { ArtifactRef, DiscoverOptions, DiscoveryResult, StatementStore, StorageItem, StorageLimits, StoredObject } from './types.ts';
 
 export type StorageTarget = { kind: 'files'; path: string } | { kind: 'github-release'; tag: string; asset?: string } | { kind: 'oci'; reference: string };

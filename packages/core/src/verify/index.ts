@@ -1,4 +1,3 @@
 export * from './pipeline.ts';
-export * from './subject.ts';
 export * from './trust-inputs.ts';
 export * from './gate.ts';

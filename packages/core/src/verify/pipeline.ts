@@ -18,7 +18,7 @@ import { type TrustedKeys } from '../receipt/keys.ts';
 import { type ReceiptPolicy, type ReceiptsVerification, verifyTransparentStatement } from '../receipt/transparent.ts';
 import { type Preimage, verifyPreimage } from '../statement/hash-envelope.ts';
 import { type SignedStatement, parseSignedStatement, verifySignedStatement } from '../statement/signed-statement.ts';
-import { subjectDigests } from './subject.ts';
+import { subjectSha256 } from '../payload/purl.ts';
 
 export type CheckName = 'statement' | 'receipts' | 'issuer' | 'artifact' | 'evidence';
 
@@ -64,7 +64,8 @@ export interface VerificationResult {
     contentType?: string | number;
     preimageContentType?: string | number;
     payloadLocation?: string;
-    subjectDigests: string[];
+    /** the SHA-256 the subject pins, when it pins exactly one */
+    subjectSha256?: string;
   };
   receipts?: ReceiptsVerification;
   /** earliest iat among verified receipts: the trusted registration time */
@@ -96,7 +97,7 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     checks.push(fail('statement', e));
     return done();
   }
-  const digests = subjectDigests(s.sub);
+  const pinned = subjectSha256(s.sub);
   const statement = {
     iss: s.iss,
     sub: s.sub,
@@ -104,7 +105,7 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     ...(s.contentType !== undefined ? { contentType: s.contentType } : {}),
     ...(s.hashEnvelope?.preimageContentType !== undefined ? { preimageContentType: s.hashEnvelope.preimageContentType } : {}),
     ...(s.hashEnvelope?.location !== undefined ? { payloadLocation: s.hashEnvelope.location } : {}),
-    subjectDigests: digests,
+    ...(pinned ? { subjectSha256: pinned } : {}),
   };
 
   // Receipts: which trusted services registered it, and when.
@@ -139,7 +140,7 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     }
   }
 
-  if (o.artifactSha256 !== undefined) checks.push(artifactCheck(s, digests, o.artifactSha256.toLowerCase()));
+  if (o.artifactSha256 !== undefined) checks.push(artifactCheck(s, pinned, o.artifactSha256.toLowerCase()));
   if (o.evidence !== undefined) {
     try {
       await verifyPreimage(s, o.evidence);
@@ -199,8 +200,8 @@ async function verifyIssuer(s: SignedStatement, o: TransparentVerifyOptions, reg
   return undefined;
 }
 
-function artifactCheck(s: SignedStatement, digests: string[], sha256: string): Check {
-  if (digests.includes(sha256)) return { name: 'artifact', ok: true, message: `the statement's subject pins sha256:${sha256}` };
+function artifactCheck(s: SignedStatement, pinned: string | undefined, sha256: string): Check {
+  if (pinned === sha256) return { name: 'artifact', ok: true, message: `the statement's subject pins sha256:${sha256}` };
   const he = s.hashEnvelope;
   if (he && he.hashAlg === -16 && he.digest.length === 32 && timingSafeEqual(Buffer.from(he.digest), Buffer.from(sha256, 'hex'))) {
     return { name: 'artifact', ok: true, message: `the statement signs the digest sha256:${sha256}` };
@@ -209,6 +210,6 @@ function artifactCheck(s: SignedStatement, digests: string[], sha256: string): C
     name: 'artifact',
     ok: false,
     code: 'ERR_SUBJECT_MISMATCH',
-    message: `the artifact's sha256:${sha256} is not what the statement is about (${digests.length ? digests.map((d) => `sha256:${d}`).join(', ') : `subject ${s.sub} pins no digest`}): the artifact changed after signing, or this is another artifact's statement`,
+    message: `the artifact's sha256:${sha256} is not what the statement is about (${pinned ? `sha256:${pinned}` : `subject ${s.sub} pins no single digest`}): the artifact changed after signing, or this is another artifact's statement`,
   };
 }
