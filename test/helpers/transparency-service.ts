@@ -29,6 +29,8 @@ export interface StartOptions {
   issuers?: CoseKey[];
   args?: string[];
   env?: Record<string, string>;
+  /** a command prefix: [...wrap, node, main.ts, serve, …] (e.g. a shell that lowers RLIMIT_FSIZE first) */
+  wrap?: string[];
 }
 
 /** A policy file trusting the given issuer keys. */
@@ -42,7 +44,8 @@ export async function startService(o: StartOptions = {}): Promise<ServiceProcess
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'scitt-ts-'));
   const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, ...(o.args ?? [])];
   if (o.issuers) args.push('--policy', writePolicy(dataDir, o.issuers));
-  const proc = spawn(process.execPath, [SCITT_MAIN, ...args], { env: { ...process.env, ...o.env }, stdio: 'pipe' });
+  const [cmd, ...rest] = [...(o.wrap ?? []), process.execPath, SCITT_MAIN, ...args];
+  const proc = spawn(cmd!, rest, { env: { ...process.env, ...o.env }, stdio: 'pipe' });
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));

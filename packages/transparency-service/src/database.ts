@@ -97,13 +97,27 @@ export class LogDatabase {
 
   /** The writer: creates the schema. Refuses to run on a database that fails its integrity check. */
   static openWriter(dataDir: string): LogDatabase {
-    const db = open(join(dataDir, DB_FILE), false);
+    let db: DatabaseSync;
+    try {
+      db = open(join(dataDir, DB_FILE), false);
+    } catch (e) {
+      throw new Error(`cannot open database ${join(dataDir, DB_FILE)} (${(e as Error).message}); the service needs read and write access to its data directory ${dataDir} and the files in it, and an intact database (restore the data directory from a backup if it is damaged)`);
+    }
     const check = db.prepare('PRAGMA quick_check').get() as { quick_check: string };
     if (check.quick_check !== 'ok') {
       db.close();
       throw new Error(`database ${join(dataDir, DB_FILE)} is corrupt (${check.quick_check}); restore the data directory from a backup`);
     }
     db.exec(SCHEMA);
+    // SQLite opens a file it may not write read-only without a word, and every commit would then
+    // fail: refuse to start instead. A write statement that changes nothing proves write access.
+    try {
+      db.exec('BEGIN IMMEDIATE; DELETE FROM batches WHERE 0; ROLLBACK');
+    } catch (e) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      db.close();
+      throw new Error(`database ${join(dataDir, DB_FILE)} is not writable (${(e as Error).message}); the service needs write access to its data directory ${dataDir} and the files in it`);
+    }
     return new LogDatabase(db);
   }
 

@@ -91,8 +91,10 @@ export class TransparencyLog {
   }
 
   close(): void {
-    this.#writer.close();
+    // Reader first: the last connection to close checkpoints the WAL into log.sqlite and removes it,
+    // and only the writer can; closed last, the read-only reader left the WAL behind on a clean stop.
     this.#reader.close();
+    this.#writer.close();
   }
 
   get policy(): { policy: RegistrationPolicy; leafIndex: number | undefined } {

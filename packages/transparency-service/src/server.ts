@@ -58,6 +58,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     keepAliveTimeout: 5_000,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // Refusals made by the router itself (bad percent-encoding, a path parameter over
+    // maxParamLength) are problem details too, not Fastify's default JSON (SCRAPI §2.1, RFC 9290).
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode ?? 400;
+      return sendProblem(reply, new HttpProblem(status, status === 414 ? 'URI Too Long' : 'Bad Request', err.message));
+    },
   });
   const { log } = o;
   const limiter = new RateLimiter(o.rate, o.burst);

@@ -1,0 +1,216 @@
+/**
+ * The embedded Transparency Service under load, against the machine's own limits measured in the
+ * same run and the same temporary directory:
+ *  - raw fsync rate (append a small record + fsync) and bare node:sqlite with the service's pragmas
+ *    (WAL, synchronous=FULL): one-row transactions/s, and rows/s in large transactions;
+ *  - durable registrations/s with 16 concurrent clients from a separate load process
+ *    (test/load/register-load.ts), every request a new statement, against the service started by the
+ *    CLI (goal ≥ 1,500/s with p99 < 100 ms); the ratio to the raw fsync rate is what group commit buys;
+ *  - proofs at 1,000,000 entries: a data dir built through the service's own batch-commit code
+ *    (test/helpers/ts-build-log.ts), served by the CLI: GET /entries/{id} latency and SQLite node
+ *    reads per inclusion proof (CountingNodeStore around the service's SqliteNodeStore).
+ * Run alone: `node test/bench/transparency-service.ts` (about 2 minutes; needs ~0.5 GB in $TMPDIR).
+ */
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import { CountingNodeStore, MerkleTree, generateKey, publicKey, statementEntry, verifyReceipt } from '@scitt-actions/core';
+import { LogDatabase } from '../../packages/transparency-service/src/database.ts';
+import { SqliteNodeStore } from '../../packages/transparency-service/src/sqlite-node-store.ts';
+import { startService } from '../helpers/transparency-service.ts';
+import { buildLog, entryIdAt } from '../helpers/ts-build-log.ts';
+import { runLoad, serviceKeys, writeIssuerKey } from '../helpers/ts-tools.ts';
+import { fmt, median, row, title } from './stats.ts';
+
+const ENTRIES = Number(process.env.SCITT_BENCH_ENTRIES ?? 1_000_000);
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+
+/** Rate of `fn` per second over `seconds`, median of `runs`. */
+function rate(fn: () => void, { seconds = 1, runs = 3 } = {}): number {
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000) {
+      fn();
+      n++;
+    }
+    rates.push(n / ((performance.now() - t0) / 1000));
+  }
+  return median(rates);
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+}
+
+function baselines(dir: string): { fsync: number; txPerSec: number; rowsPerSec: number } {
+  const fd = openSync(join(dir, 'fsync.bin'), 'a');
+  const record = Buffer.alloc(128, 0x61);
+  const fsync = rate(() => {
+    writeSync(fd, record);
+    fsyncSync(fd);
+  });
+  closeSync(fd);
+
+  const db = new DatabaseSync(join(dir, 'bare.sqlite'));
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, k BLOB NOT NULL UNIQUE, v BLOB NOT NULL)');
+  const insert = db.prepare('INSERT INTO t (id, k, v) VALUES (?, ?, ?)');
+  const value = Buffer.alloc(256, 0x62);
+  let id = 0;
+  const key = () => {
+    const k = Buffer.alloc(32);
+    k.writeUInt32BE(id, 0);
+    k.writeUInt32BE(randomInt(2 ** 32), 4);
+    return k;
+  };
+  const txPerSec = rate(() => {
+    db.exec('BEGIN IMMEDIATE');
+    insert.run(id++, key(), value);
+    db.exec('COMMIT');
+  });
+  const rows = 20_000;
+  const rowRates: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    db.exec('BEGIN IMMEDIATE');
+    for (let i = 0; i < rows; i++) insert.run(id++, key(), value);
+    db.exec('COMMIT');
+    rowRates.push(rows / ((performance.now() - t0) / 1000));
+  }
+  db.close();
+  return { fsync, txPerSec, rowsPerSec: median(rowRates) };
+}
+
+async function registrations(dir: string) {
+  const issuer = generateKey('P-256');
+  const dataDir = join(dir, 'ts');
+  mkdirSync(dataDir);
+  const ts = await startService({ dataDir, issuers: [publicKey(issuer)] });
+  try {
+    const keyFile = writeIssuerKey(dir, issuer);
+    const size = async () => ((await (await fetch(`${ts.url}/health`)).json()) as { treeSize: number }).treeSize;
+    const before = await size();
+    const load = await runLoad({ url: ts.url, keyFile, connections: 16, warmupS: 2, durationS: 10, statements: 60_000, sample: 300 });
+    const grown = (await size()) - before;
+    if (load.reused > 0) throw new Error(`the load ran out of distinct statements (${load.reused} re-sent); raise --statements`);
+    if (grown !== load.acceptedTotal) throw new Error(`the tree grew by ${grown} but ${load.acceptedTotal} registrations were acknowledged`);
+    const keys = await serviceKeys(ts.url);
+    for (const s of load.sample) verifyReceipt(Buffer.from(s.receipt, 'base64'), statementEntry(Buffer.from(s.statement, 'base64')), keys);
+    const code = await ts.stop();
+    if (code !== 0) throw new Error(`service exited ${code} on SIGTERM`);
+    // Group commit: how many signed batches (one transaction, one fsync, two signatures each) held them.
+    const db = LogDatabase.openReader(dataDir);
+    const batches = Number((db.db.prepare('SELECT COUNT(*) AS n FROM batches').get() as { n: number }).n);
+    db.close();
+    return { load, grown, verified: load.sample.length, batches };
+  } catch (e) {
+    await ts.kill();
+    throw e;
+  }
+}
+
+async function proofs(dir: string) {
+  const dataDir = join(dir, 'million');
+  const built = await buildLog(dataDir, ENTRIES);
+  const ts = await startService({ dataDir });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (path: string) =>
+    new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      request(new URL(path, ts.url), { agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      })
+        .on('error', reject)
+        .end();
+    });
+  try {
+    const keys = await serviceKeys(ts.url);
+    const latencies: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const leaf = randomInt(built.size);
+      const t0 = performance.now();
+      const r = await get(`/entries/${entryIdAt(built, leaf)}`);
+      const dt = performance.now() - t0;
+      if (r.status !== 200) throw new Error(`GET /entries for leaf ${leaf}: ${r.status}`);
+      if (i >= 200) latencies.push(dt); // the first 200 warm up
+      if (i % 10 === 0) {
+        const statement = await get(`/entries/${entryIdAt(built, leaf)}/statement`);
+        const v = verifyReceipt(r.body, statement.body, keys);
+        if (v.leafIndex !== leaf) throw new Error(`receipt for leaf ${leaf} proves leaf ${v.leafIndex}`);
+      }
+    }
+    // SQLite node lookups per proof, on the service's own reader and node store.
+    const db = LogDatabase.openReader(dataDir);
+    const counting = new CountingNodeStore(new SqliteNodeStore(db));
+    const tree = new MerkleTree(counting);
+    const reads: number[] = [];
+    const hashes: number[] = [];
+    const readsAtSize: number[] = [];
+    const hashesAtSize: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const leaf = randomInt(built.size);
+      const entry = db.entryByIndex(leaf)!;
+      counting.reads = 0;
+      const proof = tree.inclusionProof(leaf, entry.treeSize); // what GET /entries/{id} serves
+      reads.push(counting.reads);
+      hashes.push(proof.path.length);
+      counting.reads = 0;
+      const latest = tree.inclusionProof(leaf, built.size); // at the latest tree head
+      readsAtSize.push(counting.reads);
+      hashesAtSize.push(latest.path.length);
+    }
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < 1000) {
+      const leaf = randomInt(built.size);
+      tree.inclusionProof(leaf, db.entryByIndex(leaf)!.treeSize);
+      n++;
+    }
+    const proofsPerSec = n / ((performance.now() - t0) / 1000);
+    db.close();
+    return { built, latencies, reads, hashes, readsAtSize, hashesAtSize, proofsPerSec };
+  } finally {
+    agent.destroy();
+    await ts.stop();
+  }
+}
+
+export async function bench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'scitt-bench-ts-'));
+  try {
+    title('Transparency Service: durable registration and proofs (node:sqlite WAL, synchronous=FULL)');
+    const base = baselines(dir);
+    row('raw fsync: 128-byte append + fsync (baseline)', fmt(base.fsync));
+    row('bare node:sqlite: one-row transaction', fmt(base.txPerSec, ' tx/s'), `${(base.txPerSec / base.fsync).toFixed(2)}× fsync`);
+    row('bare node:sqlite: rows in 20,000-row transactions', fmt(base.rowsPerSec, ' rows/s'));
+
+    const reg = await registrations(dir);
+    const l = reg.load;
+    const errors = l.errors + Object.values(l.unexpected).reduce((a, b) => a + b, 0) + (l.byStatus['429'] ?? 0) + (l.byStatus['503'] ?? 0);
+    row('registrations, 16 clients, separate load process', fmt(l.acceptedPerSec), `goal ≥ 1,500/s; ${(l.acceptedPerSec / base.fsync).toFixed(2)}× raw fsync rate`);
+    row('  latency p50 / p99', `${ms(l.latencyMs.accepted.p50)} / ${ms(l.latencyMs.accepted.p99)}`, `goal p99 < 100 ms; max ${ms(l.latencyMs.accepted.max)}`);
+    row('  errors (network, non-201)', String(errors), `${l.byStatus['201'] ?? 0} × 201 in ${(l.durationMs / 1000).toFixed(1)} s; tree +${reg.grown} = acknowledged; ${reg.verified} receipts verified`);
+    const perBatch = (reg.grown + 1) / reg.batches;
+    row('  registrations per commit (batch size, mean)', perBatch.toFixed(1), `${reg.batches} commits for ${reg.grown + 1} entries: ${fmt(l.acceptedPerSec / perBatch, ' fsync/s')} used of ${fmt(base.fsync)}`);
+    row('  vs bare one-row sqlite transactions', `${(l.acceptedPerSec / base.txPerSec).toFixed(2)}×`, 'registrations/s ÷ committed-transactions/s');
+
+    const p = await proofs(dir);
+    row(`build ${p.built.size.toLocaleString('en-US')} entries through the batch-commit code`, `${(p.built.ms / 1000).toFixed(1)} s`, `${p.built.batches} batches, ${fmt(p.built.size / (p.built.ms / 1000), ' entries/s')}`);
+    row(`GET /entries/{id} at ${p.built.size.toLocaleString('en-US')} entries, p50 / p99`, `${ms(percentile(p.latencies, 0.5))} / ${ms(percentile(p.latencies, 0.99))}`, `${p.latencies.length} random entries, one connection`);
+    row('SQLite node reads per receipt proof: median / max', `${median(p.reads)} / ${Math.max(...p.reads)}`, `hashes per proof median ${median(p.hashes)} (at the entry's batch size)`);
+    row(`  same leaves at the latest size ${p.built.size.toLocaleString('en-US')}: median / max`, `${median(p.readsAtSize)} / ${Math.max(...p.readsAtSize)}`, `hashes median ${median(p.hashesAtSize)}; ⌈log2 n⌉ = ${Math.ceil(Math.log2(p.built.size))}`);
+    row('inclusion proofs from SQLite (reader connection)', fmt(p.proofsPerSec));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bench();
