@@ -27880,6 +27880,105 @@ async function collectSubjects(inputs, options = {}) {
   return out;
 }
 
+// packages/core/src/storage/http.ts
+var RequestCounter = class {
+  requests = 0;
+};
+var DEFAULT_TIMEOUT_MS = 6e4;
+function tooLarge(what, size, max) {
+  return new StorageError("ERR_STORAGE_LIMIT", `${what} is ${size} bytes; at most ${max} are read \u2014 the server sent more than any object of this kind may be`);
+}
+async function readLimited(body, max, what, declared) {
+  const length = declared ? Number(declared) : NaN;
+  if (Number.isFinite(length) && length > max) {
+    await body?.cancel().catch(() => void 0);
+    throw tooLarge(what, length, max);
+  }
+  if (!body) return new Uint8Array(0);
+  const chunks = [];
+  let size = 0;
+  const reader = body.getReader();
+  try {
+    for (; ; ) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => void 0);
+        throw tooLarge(what, `more than ${max}`, max);
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof StorageError) throw e;
+    throw new StorageError("ERR_STORAGE_UNAVAILABLE", `reading ${what} failed: ${e.message} \u2014 the connection was interrupted; try again`, { cause: e });
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+function readResponse(res, max, what) {
+  return readLimited(res.body, max, what, res.headers.get("content-length"));
+}
+function parseJson(bytes, what) {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new StorageError("ERR_STORAGE_PROTOCOL", `${what} is not JSON: ${cause.message}`, { cause });
+  }
+}
+function countingFetch(counter, max, base = globalThis.fetch) {
+  return async (input, init) => {
+    counter.requests++;
+    const res = await base(input, init);
+    if (res.redirected) counter.requests++;
+    if (!res.body) return res;
+    const declared = Number(res.headers.get("content-length"));
+    if (Number.isFinite(declared) && declared > max) {
+      await res.body.cancel().catch(() => void 0);
+      throw tooLarge(`response from ${String(input).split("?")[0]}`, declared, max);
+    }
+    let seen = 0;
+    const limited = res.body.pipeThrough(
+      new TransformStream({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen > max) controller.error(tooLarge(`response from ${String(input).split("?")[0]}`, `more than ${max}`, max));
+          else controller.enqueue(chunk);
+        }
+      })
+    );
+    return new Response(limited, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+}
+function codeForStatus(status) {
+  if (status === 401 || status === 403) return "ERR_STORAGE_AUTH";
+  if (status === 404) return "ERR_STORAGE_NOT_FOUND";
+  if (status === 409 || status === 412 || status === 422) return "ERR_STORAGE_CONFLICT";
+  if (status === 413) return "ERR_STORAGE_LIMIT";
+  if (status === 429 || status >= 500) return "ERR_STORAGE_UNAVAILABLE";
+  return "ERR_STORAGE_PROTOCOL";
+}
+function adviceForStatus(status) {
+  if (status === 401) return "authentication is required or the credentials were refused; check the token or docker login";
+  if (status === 403) return "the credentials lack permission for this operation; grant write access (e.g. contents: write, packages: write)";
+  if (status === 429 || status >= 500) return "the server is failing or rate limiting; try again later";
+  return "";
+}
+function networkError(what, cause) {
+  const reason = cause instanceof Error ? cause.cause instanceof Error ? cause.cause.message : cause.message : String(cause);
+  if (cause instanceof Error && (cause.name === "TimeoutError" || cause.name === "AbortError")) {
+    return new StorageError("ERR_STORAGE_UNAVAILABLE", `${what} timed out; the server did not answer in time \u2014 try again`, { cause });
+  }
+  return new StorageError("ERR_STORAGE_UNAVAILABLE", `${what} failed: ${reason} \u2014 the server could not be reached or dropped the connection`, { cause });
+}
+
 // packages/core/src/receipt/entry.ts
 var PROTECTED_TAGS = [0, 1];
 function parseStatementParts(bytes) {
@@ -32509,105 +32608,6 @@ var Octokit2 = Octokit.plugin(requestLog, legacyRestEndpointMethods, paginateRes
     userAgent: `octokit-rest.js/${VERSION8}`
   }
 );
-
-// packages/core/src/storage/http.ts
-var RequestCounter = class {
-  requests = 0;
-};
-var DEFAULT_TIMEOUT_MS = 6e4;
-function tooLarge(what, size, max) {
-  return new StorageError("ERR_STORAGE_LIMIT", `${what} is ${size} bytes; at most ${max} are read \u2014 the server sent more than any object of this kind may be`);
-}
-async function readLimited(body, max, what, declared) {
-  const length = declared ? Number(declared) : NaN;
-  if (Number.isFinite(length) && length > max) {
-    await body?.cancel().catch(() => void 0);
-    throw tooLarge(what, length, max);
-  }
-  if (!body) return new Uint8Array(0);
-  const chunks = [];
-  let size = 0;
-  const reader = body.getReader();
-  try {
-    for (; ; ) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) {
-        await reader.cancel().catch(() => void 0);
-        throw tooLarge(what, `more than ${max}`, max);
-      }
-      chunks.push(value);
-    }
-  } catch (e) {
-    if (e instanceof StorageError) throw e;
-    throw new StorageError("ERR_STORAGE_UNAVAILABLE", `reading ${what} failed: ${e.message} \u2014 the connection was interrupted; try again`, { cause: e });
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-function readResponse(res, max, what) {
-  return readLimited(res.body, max, what, res.headers.get("content-length"));
-}
-function parseJson(bytes, what) {
-  try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (cause) {
-    throw new StorageError("ERR_STORAGE_PROTOCOL", `${what} is not JSON: ${cause.message}`, { cause });
-  }
-}
-function countingFetch(counter, max, base = globalThis.fetch) {
-  return async (input, init) => {
-    counter.requests++;
-    const res = await base(input, init);
-    if (res.redirected) counter.requests++;
-    if (!res.body) return res;
-    const declared = Number(res.headers.get("content-length"));
-    if (Number.isFinite(declared) && declared > max) {
-      await res.body.cancel().catch(() => void 0);
-      throw tooLarge(`response from ${String(input).split("?")[0]}`, declared, max);
-    }
-    let seen = 0;
-    const limited = res.body.pipeThrough(
-      new TransformStream({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen > max) controller.error(tooLarge(`response from ${String(input).split("?")[0]}`, `more than ${max}`, max));
-          else controller.enqueue(chunk);
-        }
-      })
-    );
-    return new Response(limited, { status: res.status, statusText: res.statusText, headers: res.headers });
-  };
-}
-function codeForStatus(status) {
-  if (status === 401 || status === 403) return "ERR_STORAGE_AUTH";
-  if (status === 404) return "ERR_STORAGE_NOT_FOUND";
-  if (status === 409 || status === 412 || status === 422) return "ERR_STORAGE_CONFLICT";
-  if (status === 413) return "ERR_STORAGE_LIMIT";
-  if (status === 429 || status >= 500) return "ERR_STORAGE_UNAVAILABLE";
-  return "ERR_STORAGE_PROTOCOL";
-}
-function adviceForStatus(status) {
-  if (status === 401) return "authentication is required or the credentials were refused; check the token or docker login";
-  if (status === 403) return "the credentials lack permission for this operation; grant write access (e.g. contents: write, packages: write)";
-  if (status === 429 || status >= 500) return "the server is failing or rate limiting; try again later";
-  return "";
-}
-function networkError(what, cause) {
-  const reason = cause instanceof Error ? cause.cause instanceof Error ? cause.cause.message : cause.message : String(cause);
-  if (cause instanceof Error && (cause.name === "TimeoutError" || cause.name === "AbortError")) {
-    return new StorageError("ERR_STORAGE_UNAVAILABLE", `${what} timed out; the server did not answer in time \u2014 try again`, { cause });
-  }
-  return new StorageError("ERR_STORAGE_UNAVAILABLE", `${what} failed: ${reason} \u2014 the server could not be reached or dropped the connection`, { cause });
-}
 
 // packages/core/src/storage/github-release.ts
 var PER_PAGE = 100;

@@ -26,6 +26,14 @@ export async function readKey(path: string): Promise<CoseKey> {
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/**
+ * Text that came from an input (iss, sub, messages quoting them) made safe for a terminal or a log:
+ * control characters are shown escaped, so a statement cannot forge lines or hide output.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Prints a result: JSON with --json, otherwise aligned "name: value" lines. */
 export function report(json: boolean, value: Record<string, unknown>): void {
   if (json) {
@@ -35,6 +43,6 @@ export function report(json: boolean, value: Record<string, unknown>): void {
   const width = Math.max(...Object.keys(value).map((k) => k.length));
   for (const [k, v] of Object.entries(value)) {
     if (v === undefined) continue;
-    process.stdout.write(`${k.padEnd(width)}  ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+    process.stdout.write(`${k.padEnd(width)}  ${printable(typeof v === 'object' ? JSON.stringify(v) : String(v))}\n`);
   }
 }

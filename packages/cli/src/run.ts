@@ -3,6 +3,7 @@
  * 0 success, 1 verification failed or registration refused, 2 usage or operational error.
  */
 import { isScittError, type ScittError } from '@scitt-actions/core';
+import { printable } from './io.ts';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -39,7 +40,7 @@ export function action<A extends unknown[]>(kind: VerbKind, fn: (...args: A) => 
     } catch (e) {
       const err = e as ScittError | Error;
       const code = 'code' in err && typeof err.code === 'string' ? ` [${err.code}]` : '';
-      process.stderr.write(`scitt: ${err.message}${code}\n`);
+      process.stderr.write(`scitt: ${printable(err.message)}${code}\n`);
       if (process.env.SCITT_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
       process.exitCode = e instanceof UsageError ? EXIT.usage : exitCodeFor(e, kind);
     }

@@ -72,3 +72,22 @@ describe('scitt CLI: keygen, statement create/verify, inspect', () => {
     expect(json.value.protected.alg).toEqual({ value: -7, name: 'ES256' });
   });
 });
+
+describe('hostile statement text never reaches the terminal raw', () => {
+  it('control characters in iss are escaped in human output, and a non-key --ts-keys file is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scitt-inject-'));
+    await scitt(['keygen', '--out', 'k.pem'], dir);
+    writeFileSync(join(dir, 'p.json'), '{}');
+    const forged = 'x\n  ok    receipts  fine\nVERIFIED  release.scitt\n\u001b[8m';
+    const made = await scitt(['statement', 'create', '--payload', 'p.json', '--key', 'k.pem', '--iss', forged, '--sub', 'pkg:generic/x', '--out', 's.cose'], dir);
+    expect(made.code, made.stderr).toBe(0);
+    const v = await scitt(['statement', 'verify', 's.cose', '--key', 'k.pub.pem'], dir);
+    expect(v.code).toBe(0);
+    expect(v.stdout).not.toMatch(/\u001b|\nVERIFIED/);
+    expect(v.stdout).toMatch(/x\\u000a {2}ok/);
+    writeFileSync(join(dir, 'garbage.bin'), Buffer.from([0xff, 0x00, 0x13, 0x37, 0x9f]));
+    const keys = await scitt(['verify', 's.cose', '--ts-keys', 'garbage.bin', '--issuer-key', 'k.pub.pem'], dir);
+    expect(keys.code).toBe(2);
+    expect(keys.stderr).toMatch(/is not a Transparency Service key set/);
+  });
+});

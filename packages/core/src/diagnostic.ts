@@ -26,12 +26,18 @@ export function diagnose(bytes: Uint8Array): Diagnostic {
   return { kind: kindOf(value), text: edn(value, 'top', 0), json: toJson(value, 'top') };
 }
 
+/** Hostile input may put anything in the four slots: only this shape is shown as a COSE_Sign1. */
+function isSign1(v: unknown): v is [Uint8Array, Map<unknown, unknown>, Uint8Array | null, Uint8Array] {
+  return Array.isArray(v) && v.length === 4 && v[0] instanceof Uint8Array && v[1] instanceof Map && (v[2] === null || v[2] instanceof Uint8Array) && v[3] instanceof Uint8Array;
+}
+
 function kindOf(v: unknown): string {
-  if (v instanceof Tag && Array.isArray(v.value) && v.value.length === 4) {
-    const [p, u] = v.value as [Uint8Array, Map<unknown, unknown>];
-    const ph = p.length ? (decode(p, { allowedTags: [] }) as Map<unknown, unknown>) : new Map();
+  if (v instanceof Tag && isSign1(v.value)) {
+    const [p, u] = v.value;
+    const ph: unknown = p.length ? decode(p, { allowedTags: [] }) : new Map();
+    if (!(ph instanceof Map)) return 'CBOR';
     if (ph.has(395)) return 'Receipt (COSE_Sign1)';
-    if (u instanceof Map && u.has(394)) return 'Transparent Statement (COSE_Sign1 with receipts)';
+    if (u.has(394)) return 'Transparent Statement (COSE_Sign1 with receipts)';
     if (ph.has(258)) return 'Signed Statement (COSE_Sign1, Hash Envelope)';
     return 'Signed Statement (COSE_Sign1)';
   }
@@ -53,7 +59,8 @@ function labelName(ctx: Ctx, k: unknown): string | undefined {
 function valueNote(ctx: Ctx, k: unknown, v: unknown): string | undefined {
   if ((ctx === 'protected' || ctx === 'key') && (k === 1 || k === 3 || k === 258) && typeof v === 'number') return ALG_NAMES.get(v);
   if (ctx === 'protected' && k === 395 && typeof v === 'number') return VDS_NAMES.get(v);
-  if (ctx === 'claims' && (k === 4 || k === 5 || k === 6) && typeof v === 'number') return new Date(v * 1000).toISOString();
+  // NumericDates outside what Date can show (±8.64e12 s) get no note rather than a RangeError
+  if (ctx === 'claims' && (k === 4 || k === 5 || k === 6) && typeof v === 'number' && Math.abs(v) <= 8.64e12) return new Date(v * 1000).toISOString();
   return undefined;
 }
 
@@ -81,8 +88,8 @@ function edn(v: unknown, ctx: Ctx, depth: number): string {
   const pad = '  '.repeat(depth + 1);
   const end = '  '.repeat(depth);
   if (v instanceof Tag) return `${v.tag}(${edn(v.value, v.tag === 18 ? 'top' : 'plain', depth)})`;
-  if (ctx === 'top' && Array.isArray(v) && v.length === 4 && v[0] instanceof Uint8Array) {
-    const [p, u, payload, sig] = v as [Uint8Array, Map<unknown, unknown>, Uint8Array | null, Uint8Array];
+  if (ctx === 'top' && isSign1(v)) {
+    const [p, u, payload, sig] = v;
     const ph = p.length ? edn(decode(p, { allowedTags: [] }), 'protected', depth + 1) : "h''";
     return [
       '[',
@@ -125,8 +132,8 @@ function edn(v: unknown, ctx: Ctx, depth: number): string {
 
 function toJson(v: unknown, ctx: Ctx): unknown {
   if (v instanceof Tag) {
-    if (v.tag === 18 && Array.isArray(v.value) && v.value.length === 4) {
-      const [p, u, payload, sig] = v.value as [Uint8Array, Map<unknown, unknown>, Uint8Array | null, Uint8Array];
+    if (v.tag === 18 && isSign1(v.value)) {
+      const [p, u, payload, sig] = v.value;
       return {
         tag: 18,
         protected: p.length ? toJson(decode(p, { allowedTags: [] }), 'protected') : {},

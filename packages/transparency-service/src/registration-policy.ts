@@ -11,6 +11,7 @@ import {
   type TrustStore,
   ScittError,
   certificatesFromPem,
+  parseCertificate,
   fromJwk,
   trustFromPem,
   verifySign1,
@@ -63,7 +64,7 @@ export function parsePolicy(text: string): RegistrationPolicy {
     throw new ScittError('ERR_USAGE', `registration policy is not valid JSON: ${(e as Error).message}`);
   }
   const o = raw as Partial<Record<keyof RegistrationPolicy, unknown>>;
-  if (!o || typeof o !== 'object') throw new ScittError('ERR_USAGE', 'registration policy must be a JSON object');
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new ScittError('ERR_USAGE', 'registration policy must be a JSON object');
   const issuers = o.issuers ?? [];
   if (!Array.isArray(issuers)) throw new ScittError('ERR_USAGE', 'registration policy "issuers" must be an array');
   const max = o.maxStatementBytes ?? DEFAULT_POLICY.maxStatementBytes;
@@ -101,7 +102,9 @@ function parseX509(v: unknown): PolicyX509 {
     if (!Array.isArray(arr) || !arr.every((p) => typeof p === 'string')) throw new ScittError('ERR_USAGE', `x509.${what} must be a PEM string or an array of them`);
     for (const p of arr) {
       try {
-        if (certificatesFromPem(p).length === 0) throw new Error('no certificate');
+        const ders = certificatesFromPem(p);
+        if (ders.length === 0) throw new Error('no certificate');
+        for (const der of ders) parseCertificate(der, `x509.${what}`);
       } catch (e) {
         throw new ScittError('ERR_USAGE', `x509.${what} holds something that is not a PEM certificate: ${(e as Error).message}`);
       }

@@ -18,7 +18,7 @@ import {
   verifyTransparent,
 } from '@scitt-actions/core';
 import { EXIT, UsageError, action } from '../run.ts';
-import { readInput } from '../io.ts';
+import { printable, readInput } from '../io.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 
 export interface IdentityFlags {
@@ -88,13 +88,14 @@ export async function issuerTrust(f: IdentityFlags & { issuerKey?: string[] }): 
 }
 
 function printResult(r: VerificationResult, file: string): void {
-  process.stdout.write(`${r.ok ? 'VERIFIED' : 'NOT VERIFIED'}  ${file}\n`);
-  for (const c of r.checks) process.stdout.write(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${c.message}${c.code && !c.ok ? ` [${c.code}]` : ''}\n`);
+  const out = (line: string) => process.stdout.write(`${printable(line)}\n`);
+  process.stdout.write(`${r.ok ? 'VERIFIED' : 'NOT VERIFIED'}  ${printable(file)}\n`);
+  for (const c of r.checks) out(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${c.message}${c.code && !c.ok ? ` [${c.code}]` : ''}`);
   for (const rc of r.receipts?.receipts ?? []) {
     const when = rc.registrationTime ? new Date(rc.registrationTime * 1000).toISOString() : '?';
-    process.stdout.write(`        receipt ${rc.index}: ${rc.status} vds=${rc.vds ?? '?'} service=${rc.serviceIss ?? rc.kid ?? '?'} tree=${rc.treeSize ?? '?'} leaf=${rc.leafIndex ?? '?'} registered=${when}\n`);
+    out(`        receipt ${rc.index}: ${rc.status} vds=${rc.vds ?? '?'} service=${rc.serviceIss ?? rc.kid ?? '?'} tree=${rc.treeSize ?? '?'} leaf=${rc.leafIndex ?? '?'} registered=${when}`);
   }
-  for (const w of r.warnings) process.stdout.write(`  warning: ${w}\n`);
+  for (const w of r.warnings) out(`  warning: ${w}`);
 }
 
 export function registerVerify(program: Command): void {
@@ -159,10 +160,11 @@ async function gate(o: VerifyFlags): Promise<void> {
 const isStoreLocation = (a: string) => a.startsWith('oci://') || a.startsWith('release:');
 
 function printGate(report: GateReport): void {
+  const out = (line: string) => process.stdout.write(`${printable(line)}\n`);
   process.stdout.write(`${report.ok ? 'RELEASE GATE PASSED' : 'RELEASE GATE REFUSED'}\n`);
   for (const a of report.artifacts) {
-    process.stdout.write(`  ${a.ok ? 'ok  ' : 'FAIL'}  ${a.artifact.name} sha256:${a.artifact.sha256}  evidence: ${a.evidence.join(', ') || 'none'}\n`);
-    for (const s of a.statements) process.stdout.write(`        ${s.result.ok ? 'verified' : 'refused '}  ${s.kind ?? '?'}  ${s.location}\n`);
-    for (const p of a.problems) process.stdout.write(`        problem: ${p}\n`);
+    out(`  ${a.ok ? 'ok  ' : 'FAIL'}  ${a.artifact.name} sha256:${a.artifact.sha256}  evidence: ${a.evidence.join(', ') || 'none'}`);
+    for (const s of a.statements) out(`        ${s.result.ok ? 'verified' : 'refused '}  ${s.kind ?? '?'}  ${s.location}`);
+    for (const p of a.problems) out(`        problem: ${p}`);
   }
 }

@@ -34,6 +34,10 @@ export function parseCertificate(der: Uint8Array, what = 'certificate'): Certifi
   let cert: Certificate;
   try {
     cert = new x509.X509Certificate(new Uint8Array(der));
+    // @peculiar/x509 decodes these fields lazily, on first read, and throws untyped errors there (a
+    // failed extensions decode even leaves the certificate reporting none on the next read). Decode
+    // every field this project reads now, once, so a malformed one is refused as a malformed certificate.
+    void [cert.extensions, cert.publicKey.algorithm, cert.subject, cert.issuer, cert.notBefore, cert.notAfter, cert.signatureAlgorithm, cert.serialNumber];
   } catch (e) {
     throw new IdentityError('ERR_X509_MALFORMED', `${what} is not a DER X.509 certificate: ${(e as Error).message}`, { cause: e });
   }

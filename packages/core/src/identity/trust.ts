@@ -122,13 +122,14 @@ export function trustFromSigstoreTrustedRoot(input: string | Uint8Array | object
   if (r.certificateAuthorities.length > MAX_AUTHORITIES) {
     throw new IdentityError('ERR_X509_LIMIT', `trusted root lists ${r.certificateAuthorities.length} certificate authorities; at most ${MAX_AUTHORITIES} are accepted`);
   }
-  const authorities = (r.certificateAuthorities as TrustedRootCa[]).map((ca, i): CertificateAuthority => {
+  const authorities = (r.certificateAuthorities as (TrustedRootCa | null)[]).map((ca, i): CertificateAuthority => {
+    if (typeof ca !== 'object' || ca === null) throw new IdentityError('ERR_TRUST_ROOT', `trusted root certificateAuthorities[${i}] must be an object`);
     const certs = ca.certChain?.certificates;
     if (!Array.isArray(certs) || certs.length === 0 || certs.length > X509_LIMITS.maxChainLength) {
       throw new IdentityError('ERR_TRUST_ROOT', `trusted root certificateAuthorities[${i}].certChain must hold 1..${X509_LIMITS.maxChainLength} certificates`);
     }
     const chain = certs.map((c, j) => {
-      if (typeof c.rawBytes !== 'string') throw new IdentityError('ERR_TRUST_ROOT', `trusted root certificateAuthorities[${i}].certChain.certificates[${j}].rawBytes is missing`);
+      if (typeof c?.rawBytes !== 'string') throw new IdentityError('ERR_TRUST_ROOT', `trusted root certificateAuthorities[${i}].certChain.certificates[${j}].rawBytes is missing`);
       const der = new Uint8Array(Buffer.from(c.rawBytes, 'base64'));
       parseCertificate(der, `trusted root certificateAuthorities[${i}] certificate ${j}`);
       return der;

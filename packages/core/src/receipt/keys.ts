@@ -152,7 +152,15 @@ function fromCertificates(ders: (string | Uint8Array)[], opts: LoadKeysOptions):
     } catch (e) {
       throw new KeyError('ERR_KEY_INVALID', `certificate could not be read: ${(e as Error).message}`, { cause: e });
     }
-    return trustedKey(fromKeyObject(cert.publicKey), opts);
+    let key: CoseKey;
+    try {
+      key = fromKeyObject(cert.publicKey);
+    } catch (e) {
+      // node:crypto parses the SubjectPublicKeyInfo only when asked: a malformed one throws here
+      if (e instanceof ScittError) throw e;
+      throw new KeyError('ERR_KEY_INVALID', `certificate public key could not be read: ${(e as Error).message}`, { cause: e });
+    }
+    return trustedKey(key, opts);
   });
   // Trust stores list one certificate per validity period, often for the same key: keep each key once.
   for (const k of usable(loaders, 'certificates')) {

@@ -11,6 +11,13 @@ import { decode } from '../cbor.ts';
 import { type CoseKey, decodeKeySet, fromJwk } from '../cose/key.ts';
 import { ScittError } from '../errors.ts';
 import { readProblem } from './problem.ts';
+import { readResponse } from '../storage/http.ts';
+
+/** Receipts, statements and key sets are small; a service that sends more is refused, not buffered. */
+const MAX_BODY = 4 * 1024 * 1024;
+const body = (r: Response, what: string) => readResponse(r, MAX_BODY, what);
+/** A body we do not need (redirects, 404 before a fallback): dropped unread. */
+const discard = (r: Response) => r.body?.cancel().catch(() => undefined);
 
 export interface ScrapiClientOptions {
   /** base URL of the Transparency Service */
@@ -102,7 +109,7 @@ export class ScrapiClient {
       }
       if (response.status === 429 || response.status === 503 || response.status === 502 || response.status === 504) {
         lastError = `${method} ${url}: ${response.status} ${response.statusText}`;
-        await response.arrayBuffer().catch(() => undefined);
+        await discard(response);
         await this.#backoff(attempt, response.headers.get('retry-after'), init.deadline, lastError);
         continue;
       }
@@ -124,8 +131,8 @@ export class ScrapiClient {
   }
 
   async #fail(response: Response, what: string): Promise<never> {
-    const body = new Uint8Array(await response.arrayBuffer());
-    const p = readProblem(body, response.headers.get('content-type'));
+    const problem = await readResponse(response, 65536, 'the error body').catch(() => new Uint8Array(0));
+    const p = readProblem(problem, response.headers.get('content-type'));
     const words = [p.title, p.detail].filter(Boolean).join(': ') || response.statusText;
     throw new ScrapiError(response.status, p.title, `${what}: the service answered ${response.status} ${words}`);
   }
@@ -133,9 +140,9 @@ export class ScrapiClient {
   /** The service's verification keys: COSE Key Set, or the JWK Set a legacy CCF service publishes. */
   async keys(): Promise<CoseKey[]> {
     const r = await this.#request('GET', '/.well-known/scitt-keys', { headers: { Accept: 'application/cbor' } });
-    if (r.ok) return decodeKeySet(new Uint8Array(await r.arrayBuffer()));
+    if (r.ok) return decodeKeySet(await body(r, 'the response'));
     if (r.status !== 404) return this.#fail(r, 'fetching the service keys');
-    await r.arrayBuffer();
+    await discard(r);
     // Legacy (SCRAPI ≤ -05, scitt-ccf-ledger): configuration names the JWKS.
     const c = await this.#request('GET', '/.well-known/transparency-configuration', { headers: { Accept: 'application/json, application/cbor' } });
     if (!c.ok) return this.#fail(c, 'fetching the service keys (neither /.well-known/scitt-keys nor transparency-configuration exists)');
@@ -144,7 +151,7 @@ export class ScrapiClient {
     if (typeof jwksUri !== 'string') throw new ScittError('ERR_SCRAPI_FAILED', 'transparency-configuration has no jwks_uri: cannot find the service keys');
     const j = await this.#request('GET', jwksUri, { headers: { Accept: 'application/json' } });
     if (!j.ok) return this.#fail(j, `fetching the JWK Set at ${jwksUri}`);
-    const set = (await j.json()) as { keys?: unknown[] };
+    const set = JSON.parse(new TextDecoder().decode(await body(j, 'the JWK Set'))) as { keys?: unknown[] };
     if (!Array.isArray(set.keys)) throw new ScittError('ERR_SCRAPI_FAILED', `${jwksUri} is not a JWK Set ({"keys": [...]})`);
     return set.keys.map((k) => {
       const jwk = k as { kid?: string };
@@ -160,12 +167,12 @@ export class ScrapiClient {
     if (this.#o.token) headers.Authorization = `Bearer ${this.#o.token}`;
     const r = await this.#request('POST', '/entries', { body: statement, headers, deadline });
     if (r.status === 201) {
-      const receipt = new Uint8Array(await r.arrayBuffer());
+      const receipt = await body(r, 'the response');
       const location = this.#abs(r.headers.get('location') ?? '');
       return { entryId: lastSegment(location), receipt, location };
     }
     if (r.status === 303) {
-      await r.arrayBuffer();
+      await discard(r);
       const location = r.headers.get('location');
       if (!location) throw new ScittError('ERR_SCRAPI_FAILED', 'the service answered 303 without a Location to poll');
       const abs = this.#abs(location);
@@ -184,9 +191,9 @@ export class ScrapiClient {
       this.#o.onNote?.(`registration pending; polling ${location} in ${wait} ms`);
       await sleep(wait);
       const r = await this.#request('GET', location, { headers: { Accept: 'application/cose' }, deadline });
-      if (r.status === 200) return { entryId: lastSegment(location), receipt: new Uint8Array(await r.arrayBuffer()), location };
+      if (r.status === 200) return { entryId: lastSegment(location), receipt: await body(r, 'the response'), location };
       if (r.status === 302 || r.status === 202) {
-        await r.arrayBuffer();
+        await discard(r);
         wait = parseRetryAfter(r.headers.get('retry-after')) ?? Math.min(wait * 2, 5000);
         continue;
       }
@@ -230,43 +237,43 @@ export class ScrapiClient {
     const id = encodeURIComponent(entryId);
     let r = await this.#request('GET', `/entries/${id}`, { headers: { Accept: 'application/cose' } });
     if (r.status === 302) {
-      await r.arrayBuffer();
+      await discard(r);
       throw new ScittError('ERR_SCRAPI_PENDING', `entry ${entryId} is still being registered; retry in ${r.headers.get('retry-after') ?? 'a few'} seconds`);
     }
     if (r.status === 404) {
-      await r.arrayBuffer();
+      await discard(r);
       r = await this.#request('GET', `/entries/${id}/receipt`, { headers: { Accept: 'application/cose' } });
     }
     if (!r.ok) return this.#fail(r, `resolving the receipt of entry ${entryId}`);
-    return new Uint8Array(await r.arrayBuffer());
+    return await body(r, 'the response');
   }
 
   /** The registered statement of an entry. */
   async statement(entryId: string): Promise<Uint8Array> {
     const r = await this.#request('GET', `/entries/${encodeURIComponent(entryId)}/statement`, { headers: { Accept: 'application/cose' } });
     if (!r.ok) return this.#fail(r, `fetching the statement of entry ${entryId}`);
-    return new Uint8Array(await r.arrayBuffer());
+    return await body(r, 'the response');
   }
 
   /** A JSON request to a non-SCRAPI endpoint of the embedded service. */
   async json<T>(method: 'GET' | 'POST', path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<T> {
     const r = await this.#request(method, path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
     if (!r.ok) return this.#fail(r, `${method} ${path}`);
-    return (await r.json()) as T;
+    return JSON.parse(new TextDecoder().decode(await body(r, `${method} ${path}`))) as T;
   }
 
   /** The latest signed tree head (embedded service). */
   async treeHead(): Promise<Uint8Array> {
     const r = await this.#request('GET', '/tree-head', { headers: { Accept: 'application/cose' } });
     if (!r.ok) return this.#fail(r, 'fetching the signed tree head');
-    return new Uint8Array(await r.arrayBuffer());
+    return await body(r, 'the response');
   }
 
   /** A signed consistency proof between two tree sizes (embedded service). */
   async consistency(from: number, to: number): Promise<Uint8Array> {
     const r = await this.#request('GET', `/consistency?from=${from}&to=${to}`, { headers: { Accept: 'application/cose' } });
     if (!r.ok) return this.#fail(r, `fetching a consistency proof from ${from} to ${to}`);
-    return new Uint8Array(await r.arrayBuffer());
+    return await body(r, 'the response');
   }
 }
 
@@ -310,7 +317,7 @@ export function parseRetryAfter(v: string | null | undefined): number | undefine
 
 /** JSON or CBOR object bodies (legacy services answer either) as a Map. */
 async function readObject(r: Response): Promise<Map<unknown, unknown>> {
-  const bytes = new Uint8Array(await r.arrayBuffer());
+  const bytes = await body(r, 'the response');
   const type = r.headers.get('content-type') ?? '';
   try {
     if (type.includes('cbor')) {

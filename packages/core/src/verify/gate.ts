@@ -4,8 +4,7 @@
  * them, the evidence kinds the policy requires (e.g. sbom and provenance). Where statements come
  * from is injected (files beside the artifact, release assets, OCI referrers: storage/).
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ScittError } from '../errors.ts';
 import { type EvidenceKind, detectEvidence } from '../payload/detect.ts';
 import { parseSignedStatement } from '../statement/signed-statement.ts';
@@ -24,9 +23,7 @@ export interface FoundStatement {
   bytes: Uint8Array;
   /** where it was found, for the report (a path or URL) */
   location: string;
-  /** directory against which a relative payload-location resolves, when the evidence sits beside it */
-  evidenceDir?: string;
-  /** the evidence bytes when the store fetched them itself (release assets, OCI layers) */
+  /** the hash-envelope evidence, as the store fetched it (storage/*: checked against the signed digest) */
   evidence?: Uint8Array;
 }
 
@@ -77,7 +74,7 @@ export async function runGate(artifacts: readonly GateArtifact[], discover: (a: 
 async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], skipped: string[], policy: GatePolicy): Promise<ArtifactVerdict> {
   const statements: StatementVerdict[] = [];
   for (const f of found) {
-    const evidence = await evidenceFor(f);
+    const evidence = f.evidence; // fetched by the store and checked against the statement's digest
     const result = await verifyTransparent(f.bytes, { ...policy, artifactSha256: artifact.sha256, ...(evidence ? { evidence } : {}) });
     const kind = result.ok ? await kindOf(f, evidence) : undefined;
     statements.push({ location: f.location, ...(kind ? { kind } : {}), result });
@@ -101,27 +98,6 @@ function firstFailure(statements: StatementVerdict[]): string {
   return c ? `${c.name}: ${c.message}${c.code ? ` [${c.code}]` : ''}` : 'unknown reason';
 }
 
-/** The evidence of a hash envelope: fetched by the store, or read at its relative payload-location beside the statement. */
-async function evidenceFor(f: FoundStatement): Promise<Uint8Array | undefined> {
-  if (f.evidence) return f.evidence;
-  let location: string | undefined;
-  try {
-    location = parseSignedStatement(f.bytes).hashEnvelope?.location;
-  } catch {
-    return undefined; // the pipeline reports the parse failure
-  }
-  if (!location || !f.evidenceDir || /^[a-z][a-z0-9+.-]*:/i.test(location)) return undefined;
-  const path = resolve(f.evidenceDir, location);
-  const rel = relative(resolve(f.evidenceDir), path);
-  // payload-location comes from the statement: never let it read outside the artifact's directory
-  if (isAbsolute(location) || rel.startsWith('..') || isAbsolute(rel)) return undefined;
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch {
-    return undefined;
-  }
-}
-
 /** What kind of evidence a verified statement carries, from the evidence itself (embedded or verified preimage). */
 async function kindOf(f: FoundStatement, evidence: Uint8Array | undefined): Promise<EvidenceKind | undefined> {
   const s = parseSignedStatement(f.bytes);
@@ -134,8 +110,6 @@ async function kindOf(f: FoundStatement, evidence: Uint8Array | undefined): Prom
   }
 }
 
-/** The statement file's directory: hash-envelope evidence sits beside it. */
-export const besideFile = (path: string) => dirname(resolve(path));
 
 /** A store's discovery result as the gate takes it: statements with their evidence, and what was skipped and why. */
 export function asDiscovered(found: DiscoveryResult): Discovered {

@@ -111,13 +111,14 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
   // Receipts: which trusted services registered it, and when.
   let receipts: ReceiptsVerification | undefined;
   let registrationTime: number | undefined;
+  let registrationTimes: number[] = [];
   if (s.receipts.length === 0) {
     checks.push({ name: 'receipts', ok: false, code: 'ERR_RECEIPT_MISSING', message: 'the statement carries no receipt: it was never registered with a Transparency Service, or its receipts were not attached' });
   } else {
     try {
       receipts = verifyTransparentStatement(bytes, { trustedKeys: o.trustedServiceKeys, ...(o.receiptPolicy ? { policy: o.receiptPolicy } : {}) });
-      const times = receipts.receipts.filter((r) => r.ok && r.registrationTime !== undefined).map((r) => r.registrationTime!);
-      if (times.length) registrationTime = Math.min(...times);
+      registrationTimes = receipts.receipts.filter((r) => r.ok && r.registrationTime !== undefined).map((r) => r.registrationTime!);
+      if (registrationTimes.length) registrationTime = Math.min(...registrationTimes);
       checks.push(
         receipts.ok
           ? { name: 'receipts', ok: true, message: `receipts from ${receipts.verifiedServices.length} trusted service(s) verify` }
@@ -134,7 +135,7 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     warnings.push('issuer not verified (--receipts-only): the receipts prove registration, not who issued the statement');
   } else {
     try {
-      identity = await verifyIssuer(s, o, registrationTime, warnings, checks);
+      identity = await verifyIssuer(s, o, registrationTimes, warnings, checks);
     } catch (e) {
       checks.push(fail('issuer', e));
     }
@@ -172,23 +173,29 @@ function describeReceiptFailure(r: ReceiptsVerification): string {
   return [r.error?.message ?? 'no receipt from a trusted service verifies', ...why].join('; ');
 }
 
-async function verifyIssuer(s: SignedStatement, o: TransparentVerifyOptions, registrationTime: number | undefined, warnings: string[], checks: Check[]): Promise<WorkflowIdentity | undefined> {
+async function verifyIssuer(s: SignedStatement, o: TransparentVerifyOptions, registrationTimes: number[], warnings: string[], checks: Check[]): Promise<WorkflowIdentity | undefined> {
   const trust = o.issuer;
   if (s.x5chain) {
     if (!trust?.x509) {
       throw new ScittError('ERR_USAGE', 'the statement is signed with a certificate (x5chain): give an identity policy (e.g. --repo OWNER/REPO) and trust anchors, or --receipts-only');
     }
-    let at: Date;
-    if (registrationTime !== undefined) at = new Date(registrationTime * 1000);
+    // The certificate must have been valid when every trusted service registered the statement: its
+    // validity is an interval, so the earliest and the latest registration times decide.
+    let times: Date[];
+    if (registrationTimes.length) times = [Math.min(...registrationTimes), Math.max(...registrationTimes)].map((t) => new Date(t * 1000));
     else if (o.allowUnreceipted) {
-      at = o.now ?? new Date();
+      times = [o.now ?? new Date()];
       warnings.push('no trusted receipt: the certificate was checked at the current time instead of a trusted registration time');
     } else {
       throw new ScittError('ERR_RECEIPT_MISSING', 'a keyless statement needs a trusted receipt: its registration time is when the short-lived certificate must have been valid (or pass --allow-unreceipted)');
     }
-    const r = await verifyX509Issuer({ x5chain: s.x5chain, iss: s.iss, trust: trust.x509.trust, at, policy: trust.x509.policy, statementKeyCheck: (k) => verifySign1(s.sign1, k) });
-    checks.push({ name: 'issuer', ok: true, message: `signed by ${r.identity.sanUri ?? s.iss}, certificate valid at ${at.toISOString()}, identity policy met` });
-    return r.identity;
+    let identity: WorkflowIdentity | undefined;
+    for (const at of times[0]!.getTime() === times[times.length - 1]!.getTime() ? [times[0]!] : times) {
+      identity = (await verifyX509Issuer({ x5chain: s.x5chain, iss: s.iss, trust: trust.x509.trust, at, policy: trust.x509.policy, statementKeyCheck: (k) => verifySign1(s.sign1, k) })).identity;
+    }
+    const when = times.map((t) => t.toISOString()).join(' and ');
+    checks.push({ name: 'issuer', ok: true, message: `signed by ${identity!.sanUri ?? s.iss}, certificate valid at ${when}, identity policy met` });
+    return identity;
   }
   if (!trust?.keys?.length) throw new ScittError('ERR_USAGE', 'no issuer trust given: pass the issuer public key (--issuer-key) or use --receipts-only');
   const kid = s.kid ? Buffer.from(s.kid).toString('hex') : undefined;

@@ -3,7 +3,7 @@
  * Transparency Service keys and the X.509 anchors. Shared by the CLI and the release gate.
  */
 import { readFile } from 'node:fs/promises';
-import { ScittError } from '../errors.ts';
+import { KeyError, ScittError } from '../errors.ts';
 import { type TrustStore, sigstoreTrust, trustFromPem } from '../identity/trust.ts';
 import { TrustedKeys, loadTrustedKeys, trustedKey } from '../receipt/keys.ts';
 import { ScrapiClient } from '../scrapi/client.ts';
@@ -20,7 +20,13 @@ export async function loadServiceKeys(source: string): Promise<TrustedKeys> {
   } catch (e) {
     throw new ScittError('ERR_IO', `cannot read Transparency Service keys ${source}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  return new TrustedKeys(loadTrustedKeys(bytes));
+  try {
+    return new TrustedKeys(loadTrustedKeys(bytes));
+  } catch (e) {
+    if (e instanceof KeyError) throw e;
+    // a file that is not a key set is the user's input, not something that failed verification
+    throw new KeyError('ERR_KEY_INVALID', `${source} is not a Transparency Service key set (COSE Key Set, JWK Set or PEM): ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /**
