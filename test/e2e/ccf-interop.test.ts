@@ -30,6 +30,12 @@ describe('interop: receipts from deployed CCF services', () => {
     expect(strict.stdout).toMatch(/no sub/);
   });
 
+  it('inspect shows the tag-1 date of the production statement, and the statement parses with its iat', async () => {
+    const r = await scitt(['inspect', 'mst-esrp-cts-db/uvm_0.2.10.cose'], ccf);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\/ iat \/ 6: 1\(1766437887\) \/ 2025-12-22T21:11:27.000Z \//);
+  });
+
   it('a receipt signed by a key the relying party does not trust is refused', async () => {
     const r = await scitt(['verify', 'mst-esrp-cts-db/uvm_0.2.10.cose', '--ts-keys', 'azure-sdk-test-ledger/jwks_kid_mismatch.json', '--receipts-only'], ccf);
     expect(r.code).toBe(1);

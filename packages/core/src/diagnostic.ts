@@ -5,6 +5,7 @@
  */
 import { Tag, decode } from './cbor.ts';
 import { claimName, headerName } from './cose/headers.ts';
+import { decodeProtected } from './cose/sign1.ts';
 
 const ALG_NAMES = new Map<number, string>([[-7, 'ES256'], [-35, 'ES384'], [-36, 'ES512'], [-8, 'EdDSA'], [-16, 'SHA-256'], [-43, 'SHA-384'], [-44, 'SHA-512']]);
 const VDS_NAMES = new Map<number, string>([[1, 'RFC9162_SHA256'], [2, 'CCF_LEDGER_SHA256']]);
@@ -34,7 +35,7 @@ function isSign1(v: unknown): v is [Uint8Array, Map<unknown, unknown>, Uint8Arra
 function kindOf(v: unknown): string {
   if (v instanceof Tag && isSign1(v.value)) {
     const [p, u] = v.value;
-    const ph: unknown = p.length ? decode(p, { allowedTags: [] }) : new Map();
+    const ph: unknown = decodeProtected(p);
     if (!(ph instanceof Map)) return 'CBOR';
     if (ph.has(395)) return 'Receipt (COSE_Sign1)';
     if (u.has(394)) return 'Transparent Statement (COSE_Sign1 with receipts)';
@@ -88,9 +89,10 @@ function edn(v: unknown, ctx: Ctx, depth: number): string {
   const pad = '  '.repeat(depth + 1);
   const end = '  '.repeat(depth);
   if (v instanceof Tag) return `${v.tag}(${edn(v.value, v.tag === 18 ? 'top' : 'plain', depth)})`;
+  if (v instanceof Date) return `1(${v.getTime() / 1000}) / ${Number.isNaN(v.getTime()) ? 'invalid date' : v.toISOString()} /`;
   if (ctx === 'top' && isSign1(v)) {
     const [p, u, payload, sig] = v;
-    const ph = p.length ? edn(decode(p, { allowedTags: [] }), 'protected', depth + 1) : "h''";
+    const ph = p.length ? edn(decodeProtected(p), 'protected', depth + 1) : "h''";
     return [
       '[',
       `${pad}/ protected / ${p.length ? `<< ${ph} >>` : ph},`,
@@ -136,7 +138,7 @@ function toJson(v: unknown, ctx: Ctx): unknown {
       const [p, u, payload, sig] = v.value;
       return {
         tag: 18,
-        protected: p.length ? toJson(decode(p, { allowedTags: [] }), 'protected') : {},
+        protected: p.length ? toJson(decodeProtected(p), 'protected') : {},
         unprotected: toJson(u, 'unprotected'),
         payload: payload === null ? null : hexOf(payload, true),
         signature: hexOf(sig, true),
@@ -161,6 +163,7 @@ function toJson(v: unknown, ctx: Ctx): unknown {
   }
   if (Array.isArray(v)) return v.map((x) => toJson(x, ctx === 'top' ? 'key' : ctx));
   if (v instanceof Uint8Array) return hexOf(v, true);
+  if (v instanceof Date) return { tag: 1, value: v.getTime() / 1000 };
   if (typeof v === 'bigint') return v.toString();
   return v;
 }

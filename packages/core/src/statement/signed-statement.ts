@@ -157,7 +157,9 @@ export function parseSignedStatement(bytes: Uint8Array, opts: ParseOptions = {})
 
 /** A NumericDate, also when wrapped in tag 1 as deployed CCF services send it; any other tag is refused. */
 function numericDate(v: unknown): unknown {
-  if (v instanceof Tag) return v.tag === 1 && typeof v.value === 'number' ? v.value : Number.NaN;
+  // cbor-x decodes tag 1 to a Date; any other tag stays a Tag and is refused
+  if (v instanceof Date) return v.getTime() / 1000;
+  if (v instanceof Tag) return Number.NaN;
   return v;
 }
 
