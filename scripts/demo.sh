@@ -8,8 +8,11 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/scitt-demo.XXXXXX")"
 keep="${SCITT_DEMO_KEEP:-}"
 ts_pid=""
 cleanup() {
-  [ -n "$ts_pid" ] && kill "$ts_pid" 2>/dev/null && wait "$ts_pid" 2>/dev/null
+  local status=$?
+  # stop the service; its exit status must not become the demo's
+  if [ -n "$ts_pid" ]; then kill "$ts_pid" 2>/dev/null || true; wait "$ts_pid" 2>/dev/null || true; fi
   if [ -z "$keep" ]; then rm -rf "$work"; fi
+  exit "$status"
 }
 trap cleanup EXIT
 cd "$work"
