@@ -22,7 +22,8 @@ step "an issuer key, and a Transparency Service whose registration policy trusts
 scitt keygen --out issuer.pem
 node -e 'const c=require("node:crypto");const jwk=c.createPublicKey(require("node:fs").readFileSync("issuer.pub.pem")).export({format:"jwk"});console.log(JSON.stringify({issuers:[{name:"demo release pipeline",key:jwk}]}))' > policy.json
 mkfifo ts.out
-scitt serve --data ts-data --policy policy.json > ts.out 2> ts.log &
+# node itself in the background (not the shell function), so $! is the service and the trap stops it
+node "$root/packages/cli/src/main.ts" serve --data ts-data --policy policy.json > ts.out 2> ts.log &
 ts_pid=$!
 read -r ts_url < ts.out
 echo "Transparency Service at $ts_url (log: $work/ts.log)"
