@@ -19,6 +19,7 @@ describe('release chain: issue → register → attach → gate', () => {
   let fulcio: FulcioServer;
   let ts: ServiceProcess;
   let otherTs: ServiceProcess;
+  let prTs: ServiceProcess;
   let policyDir: string;
 
   beforeAll(async () => {
@@ -30,10 +31,13 @@ describe('release chain: issue → register → attach → gate', () => {
     writeFileSync(join(policyDir, 'policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.rootPem], identity: { owner: 'acme' } } }));
     ts = await startService({ args: ['--policy', join(policyDir, 'policy.json')] });
     otherTs = await startService({ args: ['--policy', join(policyDir, 'policy.json')] });
+    writeFileSync(join(policyDir, 'pr-policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.rootPem], identity: { owner: 'acme', allowPullRequests: true } } }));
+    prTs = await startService({ args: ['--policy', join(policyDir, 'pr-policy.json')] });
   });
   afterAll(async () => {
     await ts.stop();
     await otherTs.stop();
+    await prTs.stop();
     await fulcio.close();
     await oidc.close();
   });
@@ -87,6 +91,10 @@ describe('release chain: issue → register → attach → gate', () => {
     ['a missing SBOM when required', () => build({ sbom: false }), /required sbom evidence is missing/],
     ['a receipt from an untrusted service', () => build({ service: otherTs }), /none of the .* statement\(s\) for app-1\.0\.0\.tgz verifies: receipts/],
     ["a statement by a different repository's workflow", () => build({ run: { ...release, repository: 'acme/other' } }), /none of the .* verifies: issuer: .*repo/],
+    ['another workflow of the same repository', () => build({ run: { ...release, workflowPath: '.github/workflows/nightly.yml' } }), /issuer: .*signerWorkflow/],
+    ['a self-hosted runner when hosted runners are required', () => build({ run: { ...release, runnerEnvironment: 'self-hosted' } }), /issuer: .*self-hosted/],
+    // the default service policy already refuses pull-request identities; this one admits them, so the gate must refuse
+    ["a fork's pull request run", () => build({ run: { ...release, eventName: 'pull_request', ref: 'refs/pull/7/merge' }, service: prTs }), /issuer: .*pull/i, { 'transparency-service-keys': '' }],
     ['no receipt at all', async () => {
       const ws = await build({ register: false });
       // the signed statements are put beside the artifact as if they were transparent
@@ -94,10 +102,10 @@ describe('release chain: issue → register → attach → gate', () => {
       return ws;
     }, /no Transparent Statement found for app-1\.0\.0\.tgz \(skipped: .*receipt/i],
   ];
-  for (const [what, setup, annotation] of refusals) {
+  for (const [what, setup, annotation, extra] of refusals) {
     it(`refuses: ${what}`, async () => {
       const ws = await setup();
-      const r = await gate(ws);
+      const r = await gate(ws, extra && 'transparency-service-keys' in extra ? { 'transparency-service-keys': prTs.url } : {});
       expect(r.code).toBe(1);
       expect(r.outputs.verified).toBe('false');
       expect(r.errors.join('\n')).toMatch(annotation);
