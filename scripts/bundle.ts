@@ -5,7 +5,7 @@
  *   node scripts/bundle.ts --check    fail if a committed bundle differs from a fresh build
  */
 import { build } from 'esbuild';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,10 +30,33 @@ for (const name of actions) {
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
-    banner: { js: "import { createRequire as __scittCreateRequire } from 'node:module'; const require = __scittCreateRequire(import.meta.url);" },
+    // CommonJS dependencies inside an ESM bundle still call require() and read __dirname.
+    banner: {
+      js: [
+        "import { createRequire as __scittCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __scittFileURLToPath } from 'node:url';",
+        'const require = __scittCreateRequire(import.meta.url);',
+        'const __filename = __scittFileURLToPath(import.meta.url);',
+        "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+      ].join(' '),
+    },
   });
   const bytes = Object.values(result.metafile.outputs)[0]!.bytes;
+  // xmllint-wasm (CycloneDX XML validation) starts a worker from xmllint-node.js beside itself, which reads xmllint.wasm
+  const xmllint = Object.keys(result.metafile.inputs).find((f) => f.includes('/xmllint-wasm/'));
+  for (const file of xmllint ? ['xmllint-node.js', 'xmllint.wasm', 'package.json'] : []) {
+    // xmllint-node.js is CommonJS; actions/package.json says "type": "module" (the bundle is .mjs either way)
+    const source = file === 'package.json' ? Buffer.from('{ "type": "commonjs" }\n') : readFileSync(join(root, dirname(xmllint!), file));
+    const target = join(root, 'actions', name, 'dist', file);
+    if (check) {
+      if (!existsSync(target) || !readFileSync(target).equals(source)) {
+        stale++;
+        process.stderr.write(`actions/${name}/dist/${file} is out of date: run ./dev bundle and commit\n`);
+      }
+    } else {
+      writeFileSync(target, source);
+    }
+  }
   if (check) {
     const committed = join(root, 'actions', name, 'dist', 'index.mjs');
     const same = existsSync(committed) && readFileSync(committed).equals(readFileSync(outfile));
@@ -43,6 +66,23 @@ for (const name of actions) {
     }
   } else {
     process.stdout.write(`actions/${name}/dist/index.mjs  ${(bytes / 1024).toFixed(0)} KiB\n`);
+  }
+}
+// The CycloneDX XSDs are read at run time beside the code (payload/cyclonedx.ts reads
+// ../../schemas/cyclonedx/ from the module): from actions/<name>/dist/ that is actions/schemas/cyclonedx/.
+const xsdFrom = join(root, 'packages/core/schemas/cyclonedx');
+const xsdTo = join(root, 'actions/schemas/cyclonedx');
+for (const name of readdirSync(xsdFrom).filter((n) => n.endsWith('.xsd'))) {
+  const source = readFileSync(join(xsdFrom, name));
+  const target = join(xsdTo, name);
+  if (check) {
+    if (!existsSync(target) || !readFileSync(target).equals(source)) {
+      stale++;
+      process.stderr.write(`actions/schemas/cyclonedx/${name} is out of date: run ./dev bundle and commit\n`);
+    }
+  } else {
+    mkdirSync(xsdTo, { recursive: true });
+    writeFileSync(target, source);
   }
 }
 if (out) rmSync(out, { recursive: true, force: true });

@@ -82,6 +82,18 @@ describe('actions: issue-statement and register, as the runner runs them', () =>
     expect(parseSignedStatement(readFileSync(join(ws, 'keyed/app-1.0.0.tar.sbom.cose'))).iss).toBe('https://acme.example/releases');
   });
 
+  it('issue-statement validates a CycloneDX XML SBOM against its XSD inside the bundle (xmllint-wasm beside it)', async () => {
+    cpSync(join(REPO_ROOT, 'packages/core/test/fixtures/payload/cyclonedx/core.cdx-1.6.xml'), join(ws, 'bom.cdx.xml'));
+    const inputs = { 'subject-path': 'app-1.0.0.tar', signing: 'key', 'signing-key': toPem(issuerKey, { includePrivate: true }), issuer: 'https://acme.example/releases' };
+    const ok = await runBundledAction('issue-statement', { ...inputs, 'evidence-path': 'bom.cdx.xml', 'output-dir': 'xml' }, { workspace: ws });
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(parseSignedStatement(readFileSync(join(ws, 'xml/app-1.0.0.tar.sbom.cose'))).hashEnvelope?.preimageContentType).toBe('application/vnd.cyclonedx+xml');
+    writeFileSync(join(ws, 'bad.cdx.xml'), readFileSync(join(ws, 'bom.cdx.xml'), 'utf8').replace('</components>', '<component type="library"><name>x</name><bogus/></component></components>'));
+    const bad = await runBundledAction('issue-statement', { ...inputs, 'evidence-path': 'bad.cdx.xml', 'output-dir': 'xml-bad' }, { workspace: ws });
+    expect(bad.code).toBe(1);
+    expect(bad.errors[0]).toMatch(/not a valid CycloneDX 1\.6 XML document .*bogus/);
+  });
+
   const failures: [string, string, Record<string, string>, RegExp][] = [
     ['a glob matching nothing', 'issue-statement', { 'subject-path': 'nothing-*.zip', 'evidence-path': 'sbom.cdx.json', signing: 'key', 'signing-key': 'x' }, /matches no files/],
     ['a missing evidence file', 'issue-statement', { 'subject-path': 'app-1.0.0.tar', 'evidence-path': 'missing.json', signing: 'key', 'signing-key': toPem(issuerKey, { includePrivate: true }), issuer: 'https://e.x' }, /missing\.json/],

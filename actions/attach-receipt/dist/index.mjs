@@ -1,4 +1,4 @@
-import { createRequire as __scittCreateRequire } from 'node:module'; const require = __scittCreateRequire(import.meta.url);
+import { createRequire as __scittCreateRequire } from 'node:module'; import { fileURLToPath as __scittFileURLToPath } from 'node:url'; const require = __scittCreateRequire(import.meta.url); const __filename = __scittFileURLToPath(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));
 var __create = Object.create;
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
@@ -26681,7 +26681,8 @@ function parseSignedStatement(bytes, opts = {}) {
   };
 }
 function numericDate(v) {
-  if (v instanceof Tag) return v.tag === 1 && typeof v.value === "number" ? v.value : Number.NaN;
+  if (v instanceof Date) return v.getTime() / 1e3;
+  if (v instanceof Tag) return Number.NaN;
   return v;
 }
 function certList(v, where) {
