@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Tag, encode } from '../src/cbor.ts';
-import { ScittError } from '../src/errors.ts';
 import { Claim, Header } from '../src/cose/headers.ts';
 import { generateKey, publicKey } from '../src/cose/key.ts';
 import { keySigner, sigStructure } from '../src/cose/sign1.ts';
@@ -20,20 +19,12 @@ import {
   verifyTransparentStatement,
 } from '../src/receipt/index.ts';
 import { VECTORS, readJson, toHex } from './vectors.ts';
+import { code } from './helpers/error-code.ts';
 
 const file = (...p: string[]) => new Uint8Array(readFileSync(join(VECTORS, 'ccf', ...p)));
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 const text = (s: string) => new TextEncoder().encode(s);
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScittError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 interface Expected {
   signed_statement_sha256: string;

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Tag, decode, encode } from '../src/cbor.ts';
-import { ScittError } from '../src/errors.ts';
 import { Claim, Header } from '../src/cose/headers.ts';
 import { generateKey, publicKey, thumbprint } from '../src/cose/key.ts';
 import { decodeSign1, keySigner, signSign1, verifySign1 } from '../src/cose/sign1.ts';
@@ -17,18 +16,10 @@ import {
   verifyTransparentStatement,
 } from '../src/receipt/index.ts';
 import { toHex } from './vectors.ts';
+import { code } from './helpers/error-code.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScittError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 const issuerKey = generateKey('P-256');
 

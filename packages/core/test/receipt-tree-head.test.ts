@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Tag, decode, encode } from '../src/cbor.ts';
-import { ScittError } from '../src/errors.ts';
 import { generateKey, publicKey, thumbprint } from '../src/cose/key.ts';
 import { decodeSign1, keySigner } from '../src/cose/sign1.ts';
 import { EMPTY_ROOT, MerkleTree, leafHash } from '../src/merkle/index.ts';
@@ -17,18 +16,10 @@ import {
   verifyTreeHeadConsistency,
 } from '../src/receipt/index.ts';
 import { toHex } from './vectors.ts';
+import { code } from './helpers/error-code.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScittError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 const key = generateKey('P-256');
 const svc = { signer: keySigner(key), kid: thumbprint(key), iss: 'https://ts.example' };

@@ -19,18 +19,10 @@ import {
   verifyReceipt,
 } from '../src/receipt/index.ts';
 import { toHex } from './vectors.ts';
+import { code } from './helpers/error-code.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ScittError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 function service(crv: Curve = 'P-256', iss = 'https://ts.example') {
   const key = generateKey(crv);
