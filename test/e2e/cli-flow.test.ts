@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKey, publicKey } from '@scitt-actions/core';
+import { loadKey, publicKey, toPem } from '@scitt-actions/core';
 import { scitt } from '../helpers/cli.ts';
 import { type ServiceProcess, startService } from '../helpers/transparency-service.ts';
 
@@ -94,6 +94,27 @@ describe('scitt: register, attach, transparent, verify against the embedded serv
     expect(down.stderr).toMatch(/is the Transparency Service up/);
     expect((await run('attach', 'nope.cose', 's.receipt', '--out', 'x.scitt')).code).toBe(2);
   }, 60_000);
+
+  it('scitt policy show and set: the policy in force, and a new one registered on the log with the admin token', async () => {
+    const admin = await startService({ env: { SCITT_TS_ADMIN_TOKEN: 'admin-token' } });
+    try {
+      const before = await run('policy', 'show', '--ts', admin.url);
+      expect(before.code).toBe(0);
+      expect(JSON.parse(before.stdout)).toMatchObject({ default: true, leafIndex: null });
+      const issuer = loadKey(readFileSync(join(dir, 'issuer.pem')));
+      writeFileSync(join(dir, 'new-policy.json'), JSON.stringify({ issuers: [{ name: 'release', key: toPem(publicKey(issuer)) }] }));
+      const refused = await run('policy', 'set', '--ts', admin.url, '--policy', 'new-policy.json', '--admin-token', 'wrong');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/401/);
+      const set = await scitt(['policy', 'set', '--ts', admin.url, '--policy', 'new-policy.json'], dir, { SCITT_TS_ADMIN_TOKEN: 'admin-token' });
+      expect(set.code, set.stderr).toBe(0);
+      expect(JSON.parse(set.stdout).leafIndex).toBe(0);
+      expect(JSON.parse((await run('policy', 'show', '--ts', admin.url)).stdout)).toMatchObject({ default: false, leafIndex: 0 });
+      expect((await run('register', 's.cose', '--ts', admin.url, '--out', 'admin.receipt')).code).toBe(0);
+    } finally {
+      await admin.stop();
+    }
+  });
 
   it('registration refused by the service policy is exit 1 with its reason', async () => {
     await run('keygen', '--out', 'stranger.pem');

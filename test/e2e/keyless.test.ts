@@ -58,6 +58,15 @@ describe('keyless: GitHub workflow identity via Fulcio, registered and gated by 
     expect(reg.code, reg.stderr).toBe(0);
   });
 
+  it('inside a workflow with the OIDC variables, statement create signs keyless without being asked', async () => {
+    const r = await scitt(['statement', 'create', '--fulcio-url', fulcio.url, '--x509-roots', 'fulcio-root.pem', '--payload', 'sbom.json', '--sub', sub, '--out', 'default.cose', '--json'], dir, oidc.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).iss).toMatch(/^did:x509:/);
+    const none = await scitt(['statement', 'create', '--payload', 'sbom.json', '--sub', sub, '--out', 'none.cose'], dir);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no signer: pass --key KEY.pem, or --keyless inside a GitHub workflow/);
+  });
+
   it('verify: the identity policy passes for the release workflow, with the identity in the result', async () => {
     const r = await verify('release.scitt', '--repo', 'acme/app', '--signer-workflow', 'acme/app/.github/workflows/release.yml', '--source-ref', 'refs/tags/v1.0.0', '--hosted-runners-only');
     expect(r.code, r.stdout + r.stderr).toBe(0);
