@@ -25716,6 +25716,20 @@ function scanItem(b, s, lim, depth) {
     }
   }
 }
+function floatValuedKeys(bytes, limits = {}) {
+  const lim = { ...DEFAULT_LIMITS, ...limits };
+  const s = { pos: 0, items: 0 };
+  const out = /* @__PURE__ */ new Set();
+  const [major, length] = readHead(bytes, s);
+  if (major !== 5) return out;
+  for (let i = 0; i < length; i++) {
+    const key = mapKey(bytes, s, lim);
+    const ib = bytes[s.pos];
+    if (ib >> 5 === 7 && (ib & 31) >= 25 && (ib & 31) <= 27) out.add(key);
+    scanItem(bytes, s, lim, 1);
+  }
+  return out;
+}
 function mapKey(b, s, lim) {
   const at = s.pos;
   if (++s.items > lim.maxItems) throw new CborError("ERR_CBOR_LIMIT", `more than ${lim.maxItems} data items`, { offset: at });
@@ -25868,15 +25882,23 @@ function decodeSign1(bytes, { requireTag = true, limits } = {}) {
     tagged
   };
 }
+var PROTECTED_LIMITS = { allowedTags: [1] };
+var INTEGER_VALUED = [Header.alg, Header.vds, Header.payloadHashAlg];
 function decodeProtected(bytes) {
   if (bytes.length === 0) return /* @__PURE__ */ new Map();
   let m;
   try {
-    m = decode2(bytes, { allowedTags: [1] });
+    m = decode2(bytes, PROTECTED_LIMITS);
   } catch (e) {
     throw new CoseError("ERR_COSE_HEADER", `protected header is not valid CBOR: ${e.message}`, { cause: e });
   }
   if (!(m instanceof Map)) throw new CoseError("ERR_COSE_HEADER", "protected header must encode a map (RFC 9052 \xA73)");
+  const floats = floatValuedKeys(bytes, PROTECTED_LIMITS);
+  for (const label of INTEGER_VALUED) {
+    if (floats.has(String(label))) {
+      throw new CoseError("ERR_COSE_HEADER", `protected header ${label} is encoded as a floating-point number; algorithm and structure identifiers are integers (RFC 9052 \xA73.1)`);
+    }
+  }
   return m;
 }
 function checkHeaders(msg, { allowUnprotectedAlg = false } = {}) {

@@ -218,6 +218,27 @@ function scanItem(b: Uint8Array, s: ScanState, lim: DecodeLimits, depth: number)
   }
 }
 
+/**
+ * Keys of a top-level map whose values are encoded as floats (major type 7, 16/32/64-bit). cbor-x
+ * decodes -7.0 and -7 alike, but COSE integer-valued headers (alg, vds, payload-hash-alg) must not
+ * be floats (RFC 9052 §3.1: alg is int / tstr). Keys are given as scanWellFormed names them
+ * ("1", "-7", or a JSON string). `bytes` must already have passed scanWellFormed with `limits`.
+ */
+export function floatValuedKeys(bytes: Uint8Array, limits: Partial<DecodeLimits> = {}): Set<string> {
+  const lim = { ...DEFAULT_LIMITS, ...limits };
+  const s: ScanState = { pos: 0, items: 0 };
+  const out = new Set<string>();
+  const [major, length] = readHead(bytes, s);
+  if (major !== 5) return out;
+  for (let i = 0; i < length; i++) {
+    const key = mapKey(bytes, s, lim);
+    const ib = bytes[s.pos]!;
+    if (ib >> 5 === 7 && (ib & 0x1f) >= 25 && (ib & 0x1f) <= 27) out.add(key);
+    scanItem(bytes, s, lim, 1);
+  }
+  return out;
+}
+
 /** Map keys are int or tstr in every structure this project reads (COSE labels, CWT claims, COSE_Key). */
 function mapKey(b: Uint8Array, s: ScanState, lim: DecodeLimits): string {
   const at = s.pos;

@@ -121,6 +121,12 @@ describe('hostile Signed Statements: each a typed error with a precise code', ()
     ['hash envelope with content type', () => rawSign1(new Map<number, unknown>([...good(), [3, 'application/json'], [258, -16]]), new Map(), new Uint8Array(32)), 'ERR_STATEMENT_HASH_ENVELOPE'],
     ['payload-hash-alg unprotected', () => rawSign1(good(), new Map([[258, -16]])), 'ERR_STATEMENT_HASH_ENVELOPE'],
     ['hash envelope digest of the wrong length', () => rawSign1(new Map<number, unknown>([...good(), [258, -16]]), new Map(), new Uint8Array(20)), 'ERR_STATEMENT_HASH_ENVELOPE'],
+    ['alg encoded as a float (-7.0, float16)', async () => {
+      // {1: -7.0, 4: kid, 15: claims}: cbor-x would read -7.0 as -7; the header must still be refused
+      const protectedBytes = new Uint8Array([0xa3, 0x01, 0xf9, 0xc7, 0x00, ...encode(4), ...encode(kid), ...encode(15), ...encode(claims())]);
+      const signature = await signer.sign(sigStructure(protectedBytes, SBOM));
+      return encodeSign1({ protectedBytes, unprotectedHeader: new Map(), payload: SBOM, signature });
+    }, 'ERR_COSE_HEADER', /floating-point/],
     ['unexpected tag inside the protected header', () => rawSign1(new Map<number, unknown>([...good(), [99, new Tag(new Uint8Array([1]), 2)]])), 'ERR_COSE_HEADER', /tag 2/],
     ['iat wrapped in a tag other than 1', () => rawSign1(new Map<number, unknown>([[1, -7], [4, kid], [15, new Map<number, unknown>([[1, 'https://e.x'], [2, 's'], [6, new Tag(1_700_000_000, 1)]])]])).then(() => rawSign1(new Map<number, unknown>([[1, -7], [4, kid], [15, new Map<number, unknown>([[1, 'https://e.x'], [2, 's'], [6, new Tag('2026-01-01', 0)]])]]))), 'ERR_COSE_HEADER', /tag 0/],
   ];

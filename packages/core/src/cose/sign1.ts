@@ -3,7 +3,7 @@
  * protected bytes exactly as received, never from a re-encoding.
  */
 import { sign as nodeSign, verify as nodeVerify } from 'node:crypto';
-import { Tag, decode, encode, type DecodeLimits } from '../cbor.ts';
+import { Tag, decode, encode, floatValuedKeys, type DecodeLimits } from '../cbor.ts';
 import { CoseError, SignatureError } from '../errors.ts';
 import { type Algorithm, SIGNATURE_LENGTH, algorithmById, defaultAlgorithmFor } from './algorithms.ts';
 import { Header, type HeaderMap, type Label, UNDERSTOOD_LABELS } from './headers.ts';
@@ -57,17 +57,27 @@ export function decodeSign1(bytes: Uint8Array, { requireTag = true, limits }: De
   };
 }
 
+// Tag 1 (epoch time) is allowed for NumericDate claims: RFC 8392 says to omit it, deployed CCF services send it.
+const PROTECTED_LIMITS = { allowedTags: [1] };
+/** headers whose values are integers (or text) and never floats: alg, vds, payload-hash-alg */
+const INTEGER_VALUED = [Header.alg, Header.vds, Header.payloadHashAlg];
+
 /** `h''` and `h'a0'` both mean an empty map (RFC 9052 §3); anything else must be one map. */
 export function decodeProtected(bytes: Uint8Array): HeaderMap {
   if (bytes.length === 0) return new Map();
   let m: unknown;
   try {
-    // Tag 1 (epoch time) is allowed for NumericDate claims: RFC 8392 says to omit it, deployed CCF services send it.
-    m = decode(bytes, { allowedTags: [1] });
+    m = decode(bytes, PROTECTED_LIMITS);
   } catch (e) {
     throw new CoseError('ERR_COSE_HEADER', `protected header is not valid CBOR: ${(e as Error).message}`, { cause: e });
   }
   if (!(m instanceof Map)) throw new CoseError('ERR_COSE_HEADER', 'protected header must encode a map (RFC 9052 §3)');
+  const floats = floatValuedKeys(bytes, PROTECTED_LIMITS);
+  for (const label of INTEGER_VALUED) {
+    if (floats.has(String(label))) {
+      throw new CoseError('ERR_COSE_HEADER', `protected header ${label} is encoded as a floating-point number; algorithm and structure identifiers are integers (RFC 9052 §3.1)`);
+    }
+  }
   return m as HeaderMap;
 }
 
