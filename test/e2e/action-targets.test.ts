@@ -110,13 +110,18 @@ describe('attach-receipt and verify-gate: release assets and OCI referrers', () 
   });
 
   it('bad inputs: release without a tag, oci without an image — one clear annotation each', async () => {
-    const ws = mkdtempSync(join(tmpdir(), 'targets-'));
-    writeFileSync(join(ws, 'x.scitt'), new Uint8Array([0xd2, 0x84, 0x40, 0xa0, 0xf6, 0x40]));
-    const noTag = await runBundledAction('attach-receipt', { 'statement-path': 'x.scitt', target: 'release', 'github-token': 't' }, { workspace: ws });
+    // a real Transparent Statement, so the action gets past reading it to the target's own inputs
+    const { ws, transparent } = await issued({ 'subject-path': 'app-1.0.0.tgz' });
+    const noTag = await runBundledAction('attach-receipt', { 'statement-path': transparent, target: 'release', 'github-token': 't' }, { workspace: ws });
     expect(noTag.code).toBe(1);
-    expect(noTag.errors.join('\n')).toMatch(/release-tag|not a valid Signed Statement|COSE/);
-    const noImage = await runBundledAction('attach-receipt', { 'statement-path': 'x.scitt', target: 'oci' }, { workspace: ws });
+    expect(noTag.errors).toHaveLength(1);
+    expect(noTag.errors[0]).toMatch(/target: release needs release-tag/);
+    const noImage = await runBundledAction('attach-receipt', { 'statement-path': transparent, target: 'oci' }, { workspace: ws });
     expect(noImage.code).toBe(1);
     expect(noImage.errors).toHaveLength(1);
+    expect(noImage.errors[0]).toMatch(/target: oci needs image/);
+    const garbage = await runBundledAction('attach-receipt', { 'statement-path': 'sbom.cdx.json', target: 'files', 'subject-path': 'app-1.0.0.tgz' }, { workspace: ws });
+    expect(garbage.code).toBe(1);
+    expect(garbage.errors).toHaveLength(1);
   });
 });

@@ -82,7 +82,8 @@ describe('release chain: issue → register → attach → gate', () => {
     expect(r.errors).toEqual([]);
   });
 
-  const refusals: [string, () => Promise<string>, RegExp, Record<string, string>?][] = [
+  /** what is wrong, how to build it, the annotation, and which service's keys the gate trusts (default: ts) */
+  const refusals: [string, () => Promise<string>, RegExp, (() => ServiceProcess)?][] = [
     ['the artifact changed after signing', async () => {
       const ws = await build();
       appendFileSync(join(ws, 'app-1.0.0.tgz'), 'backdoor');
@@ -94,7 +95,7 @@ describe('release chain: issue → register → attach → gate', () => {
     ['another workflow of the same repository', () => build({ run: { ...release, workflowPath: '.github/workflows/nightly.yml' } }), /issuer: .*signerWorkflow/],
     ['a self-hosted runner when hosted runners are required', () => build({ run: { ...release, runnerEnvironment: 'self-hosted' } }), /issuer: .*self-hosted/],
     // the default service policy already refuses pull-request identities; this one admits them, so the gate must refuse
-    ["a fork's pull request run", () => build({ run: { ...release, eventName: 'pull_request', ref: 'refs/pull/7/merge' }, service: prTs }), /issuer: .*pull/i, { 'transparency-service-keys': '' }],
+    ["a fork's pull request run", () => build({ run: { ...release, eventName: 'pull_request', ref: 'refs/pull/7/merge' }, service: prTs }), /issuer: .*pull/i, () => prTs],
     ['no receipt at all', async () => {
       const ws = await build({ register: false });
       // the signed statements are put beside the artifact as if they were transparent
@@ -102,10 +103,10 @@ describe('release chain: issue → register → attach → gate', () => {
       return ws;
     }, /no Transparent Statement found for app-1\.0\.0\.tgz \(skipped: .*receipt/i],
   ];
-  for (const [what, setup, annotation, extra] of refusals) {
+  for (const [what, setup, annotation, service] of refusals) {
     it(`refuses: ${what}`, async () => {
       const ws = await setup();
-      const r = await gate(ws, extra && 'transparency-service-keys' in extra ? { 'transparency-service-keys': prTs.url } : {});
+      const r = await gate(ws, service ? { 'transparency-service-keys': service().url } : {});
       expect(r.code).toBe(1);
       expect(r.outputs.verified).toBe('false');
       expect(r.errors.join('\n')).toMatch(annotation);

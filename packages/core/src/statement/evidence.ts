@@ -5,7 +5,6 @@
  * evidence stored beside the statement, and SCAI Object References for both
  * (specs/scai-object-reference.md). The CLI and the issue-statement action both call this.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +12,7 @@ import { PayloadError } from '../errors.ts';
 import type { IssuerSigner } from '../identity/signer.ts';
 import { checkSubjectBinding, declaredSubjectDigests } from '../payload/binding.ts';
 import { type Evidence, type EvidenceKind, detectEvidence, readEvidenceFile } from '../payload/detect.ts';
+import { sha256Hex } from '../payload/hashing.ts';
 import { MediaType } from '../payload/media-types.ts';
 import { type PayloadPlacement, choosePlacement } from '../payload/placement.ts';
 import { type GitHubActionsEnv, type ProvenanceOptions, buildProvenanceStatement } from '../payload/provenance.ts';
@@ -70,7 +70,6 @@ const EXTENSION: Record<string, string> = {
   [MediaType.DsseEnvelopeJson]: 'dsse.json',
 };
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const fileUrl = (path: string) => pathToFileURL(resolve(path)).href;
 const published = (base: string, name: string) => new URL(encodeURIComponent(name), base.endsWith('/') ? base : `${base}/`).href;
 
@@ -86,7 +85,7 @@ async function load(source: EvidenceSource, subjects: readonly Subject[]): Promi
     const statement = buildProvenanceStatement(subjects.map(toInTotoSubject), source.provenance.env, source.provenance.options);
     const bytes = new TextEncoder().encode(`${JSON.stringify(statement, null, 2)}\n`);
     const evidence = await detectEvidence(bytes, { expected: 'provenance', name: 'generated provenance' });
-    return { evidence, bytes, name: 'provenance', sha256: sha256(bytes) };
+    return { evidence, bytes, name: 'provenance', sha256: sha256Hex(bytes) };
   }
   if (!source.path) throw new PayloadError('ERR_USAGE', 'each evidence needs a file path or provenance generation');
   const f = await readEvidenceFile(source.path, { expected: source.expected ?? 'auto' });
@@ -150,7 +149,7 @@ async function issueOne(input: IssueEvidenceInput, ev: LoadedEvidence, subject: 
     sub: subject.purl,
     iss,
     scai: {
-      statement: scaiObjectReference({ name: `${base}.cose`, digest: `sha256:${sha256(statement)}`, locationURI: location(`${base}.cose`, statementPath), objectType: STATEMENT_MEDIA_TYPE }),
+      statement: scaiObjectReference({ name: `${base}.cose`, digest: `sha256:${sha256Hex(statement)}`, locationURI: location(`${base}.cose`, statementPath), objectType: STATEMENT_MEDIA_TYPE }),
       evidence: scaiObjectReference({
         name: evidenceName,
         digest: `sha256:${ev.sha256}`,

@@ -1,21 +1,18 @@
 /** Artifacts as stores see them: a name and the SHA-256 of the bytes, from a file or a given digest. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { StorageError } from '../errors.ts';
+import { type ScittError, StorageError } from '../errors.ts';
+import { sha256File as hashFile } from '../payload/hashing.ts';
 import { normaliseSha256 } from '../payload/purl.ts';
 import type { ArtifactRef } from './types.ts';
 
-/** SHA-256 (hex) of a file, streamed in constant memory. */
+/** SHA-256 (hex) of a file, through the subject-hashing path (payload/hashing.ts); a missing file is a missing artifact. */
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Uint8Array);
+    return (await hashFile(path)).sha256;
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new StorageError(code === 'ENOENT' ? 'ERR_STORAGE_NOT_FOUND' : 'ERR_IO', `cannot read artifact ${path}: ${(cause as Error).message}`, { cause });
+    if ((cause as ScittError).code === 'ERR_SUBJECT_NOT_FOUND') throw new StorageError('ERR_STORAGE_NOT_FOUND', `cannot read artifact ${path}: no such file`, { cause });
+    throw cause;
   }
-  return hash.digest('hex');
 }
 
 /** The artifact a local file is: its base name and digest. */

@@ -12,17 +12,14 @@ import { attachReceipts, extractReceipts } from '../receipt/transparent.ts';
 import { hashAlgorithm, STATEMENT_MEDIA_TYPE } from '../statement/profile.ts';
 import { type SignedStatement, parseSignedStatement } from '../statement/signed-statement.ts';
 import { isStatementAbout } from '../payload/purl.ts';
+import { sha256Hex } from '../payload/hashing.ts';
 import type { ArtifactRef, DiscoveredStatement, SkippedObject, StorageItem, StorageLimits, StorageSource } from './types.ts';
 
-export { STATEMENT_MEDIA_TYPE };
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { STATEMENT_MEDIA_TYPE, sha256Hex };
 
 /** Identity of a signed statement regardless of its receipts: SHA-256 of its log entry. */
 export function statementId(statement: SignedStatement | Uint8Array): string {
-  return sha256Hex(statementEntry(statement instanceof Uint8Array ? statement : statement));
+  return sha256Hex(statementEntry(statement));
 }
 
 export interface PreparedEvidence {

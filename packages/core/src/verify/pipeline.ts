@@ -110,24 +110,13 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
 
   // Receipts: which trusted services registered it, and when.
   let receipts: ReceiptsVerification | undefined;
-  let registrationTime: number | undefined;
-  let registrationTimes: number[] = [];
   if (s.receipts.length === 0) {
     checks.push({ name: 'receipts', ok: false, code: 'ERR_RECEIPT_MISSING', message: 'the statement carries no receipt: it was never registered with a Transparency Service, or its receipts were not attached' });
   } else {
-    try {
-      receipts = verifyTransparentStatement(bytes, { trustedKeys: o.trustedServiceKeys, ...(o.receiptPolicy ? { policy: o.receiptPolicy } : {}) });
-      registrationTimes = receipts.receipts.filter((r) => r.ok && r.registrationTime !== undefined).map((r) => r.registrationTime!);
-      if (registrationTimes.length) registrationTime = Math.min(...registrationTimes);
-      checks.push(
-        receipts.ok
-          ? { name: 'receipts', ok: true, message: `receipts from ${receipts.verifiedServices.length} trusted service(s) verify` }
-          : { name: 'receipts', ok: false, code: receipts.error?.code ?? 'ERR_RECEIPT_POLICY', message: describeReceiptFailure(receipts) },
-      );
-    } catch (e) {
-      checks.push(fail('receipts', e));
-    }
+    receipts = checkReceipts(bytes, o, checks);
   }
+  const registrationTimes = receipts?.receipts.filter((r) => r.ok && r.registrationTime !== undefined).map((r) => r.registrationTime!) ?? [];
+  const registrationTime = registrationTimes.length ? Math.min(...registrationTimes) : undefined;
 
   // Issuer: who made the statement.
   let identity: WorkflowIdentity | undefined;
@@ -158,14 +147,24 @@ const PROFILE_CODES = new Set(['ERR_STATEMENT_CLAIMS', 'ERR_STATEMENT_KEY_ID', '
 
 function receiptsOnlyOfRaw(bytes: Uint8Array, o: TransparentVerifyOptions, checks: Check[], warnings: string[]): VerificationResult {
   checks.push({ name: 'statement', ok: true, message: 'a well-formed COSE_Sign1 (profile not checked: --receipts-only)' });
-  let receipts: ReceiptsVerification | undefined;
+  const receipts = checkReceipts(bytes, o, checks);
+  return { ok: checks.every((c) => c.ok), checks, warnings, ...(receipts ? { receipts } : {}) };
+}
+
+/** The receipts check (RFC 9943 §7.1): verifies every receipt and applies the receipt policy; pushes its outcome. */
+function checkReceipts(bytes: Uint8Array, o: TransparentVerifyOptions, checks: Check[]): ReceiptsVerification | undefined {
   try {
-    receipts = verifyTransparentStatement(bytes, { trustedKeys: o.trustedServiceKeys, ...(o.receiptPolicy ? { policy: o.receiptPolicy } : {}) });
-    checks.push(receipts.ok ? { name: 'receipts', ok: true, message: `receipts from ${receipts.verifiedServices.length} trusted service(s) verify` } : { name: 'receipts', ok: false, code: receipts.error?.code ?? 'ERR_RECEIPT_POLICY', message: describeReceiptFailure(receipts) });
+    const receipts = verifyTransparentStatement(bytes, { trustedKeys: o.trustedServiceKeys, ...(o.receiptPolicy ? { policy: o.receiptPolicy } : {}) });
+    checks.push(
+      receipts.ok
+        ? { name: 'receipts', ok: true, message: `receipts from ${receipts.verifiedServices.length} trusted service(s) verify` }
+        : { name: 'receipts', ok: false, code: receipts.error?.code ?? 'ERR_RECEIPT_POLICY', message: describeReceiptFailure(receipts) },
+    );
+    return receipts;
   } catch (e) {
     checks.push(fail('receipts', e));
+    return undefined;
   }
-  return { ok: checks.every((c) => c.ok), checks, warnings, ...(receipts ? { receipts } : {}) };
 }
 
 function describeReceiptFailure(r: ReceiptsVerification): string {
