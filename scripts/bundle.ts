@@ -3,17 +3,32 @@
  * action, everything inlined, as GitHub runs it (`node dist/index.mjs`, runs.using: node24).
  *   node scripts/bundle.ts            write the bundles
  *   node scripts/bundle.ts --check    fail if a committed bundle differs from a fresh build
+ * It also writes dist/scitt.mjs: the whole scitt CLI in one file that runs with nothing but node (>= 22),
+ * attached to every GitHub release (not committed; --check leaves it alone).
  */
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const actions = readdirSync(join(root, 'actions')).filter((n) => existsSync(join(root, 'actions', n, 'action.yml')) && existsSync(join(root, 'actions', n, 'src', 'main.ts')));
 const out = check ? mkdtempSync(join(tmpdir(), 'scitt-bundle-')) : undefined;
+
+// CommonJS dependencies inside an ESM bundle still call require() and read __dirname; path.dirname, not
+// a '/' search, so that the bundles run on Windows runners too.
+const banner = {
+  js: [
+    "import { createRequire as __scittCreateRequire } from 'node:module';",
+    "import { fileURLToPath as __scittFileURLToPath } from 'node:url';",
+    "import { dirname as __scittDirname } from 'node:path';",
+    'const require = __scittCreateRequire(import.meta.url);',
+    'const __filename = __scittFileURLToPath(import.meta.url);',
+    'const __dirname = __scittDirname(__filename);',
+  ].join(' '),
+};
 
 let stale = 0;
 for (const name of actions) {
@@ -30,16 +45,7 @@ for (const name of actions) {
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    // CommonJS dependencies inside an ESM bundle still call require() and read __dirname.
-    banner: {
-      js: [
-        "import { createRequire as __scittCreateRequire } from 'node:module';",
-        "import { fileURLToPath as __scittFileURLToPath } from 'node:url';",
-        'const require = __scittCreateRequire(import.meta.url);',
-        'const __filename = __scittFileURLToPath(import.meta.url);',
-        "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
-      ].join(' '),
-    },
+    banner,
   });
   const bytes = Object.values(result.metafile.outputs)[0]!.bytes;
   // xmllint-wasm (CycloneDX XML validation) starts a worker from xmllint-node.js beside itself, which reads xmllint.wasm
@@ -86,6 +92,29 @@ for (const name of readdirSync(xsdFrom).filter((n) => n.endsWith('.xsd'))) {
   }
 }
 if (out) rmSync(out, { recursive: true, force: true });
+if (!check) {
+  // One file, lazily evaluated: esbuild turns each verb's import() into a deferred initialiser, so
+  // `scitt --version` and `scitt verify` evaluate only the modules they use.
+  const outfile = join(root, 'dist', 'scitt.mjs');
+  const result = await build({
+    entryPoints: [join(root, 'packages', 'cli', 'src', 'main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    // start-up is parsing: minified and ASCII-only, node reads and pre-parses half the bytes
+    minify: true,
+    charset: 'ascii',
+    sourcemap: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    banner,
+  });
+  const bytes = Object.values(result.metafile.outputs)[0]!.bytes;
+  process.stdout.write(`${relative(root, outfile)}  ${(bytes / 1024).toFixed(0)} KiB\n`);
+}
 if (check) {
   if (stale) process.exit(1);
   process.stdout.write(`${actions.length} action bundles match their sources\n`);

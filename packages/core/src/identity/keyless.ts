@@ -11,7 +11,8 @@
  * CT log entry) with a different serial than the one already in the protected header.
  */
 import { generateKeyPairSync, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
-import { CIContextProvider, DEFAULT_FULCIO_URL, FulcioSigner, type IdentityProvider, type Signer as SigstoreSigner } from '@sigstore/sign';
+// @sigstore/sign is loaded when a certificate is first requested: verifying never needs it
+import type { FulcioSigner, IdentityProvider, Signer as SigstoreSigner } from '@sigstore/sign';
 import { IdentityError } from '../errors.ts';
 import { ES256 } from '../cose/algorithms.ts';
 import { publicKeyObject } from '../cose/key.ts';
@@ -23,7 +24,8 @@ import { validatePath } from './path.ts';
 import { type IssuerIdentity, type IssuerSigner } from './signer.ts';
 import { type TrustStore } from './trust.ts';
 
-export { DEFAULT_FULCIO_URL };
+/** the public-good Fulcio instance (@sigstore/sign's DEFAULT_FULCIO_URL) */
+export const DEFAULT_FULCIO_URL = 'https://fulcio.sigstore.dev';
 /** OIDC audience Fulcio expects. */
 export const SIGSTORE_AUDIENCE = 'sigstore';
 
@@ -58,7 +60,7 @@ export interface KeylessSigner extends IssuerSigner {
 
 /** The GitHub Actions (and other CI) OIDC token provider of @sigstore/sign. */
 export function ciIdentityProvider(audience: string = SIGSTORE_AUDIENCE): IdentityProvider {
-  return new CIContextProvider(audience);
+  return { getToken: async () => new (await import('@sigstore/sign')).CIContextProvider(audience).getToken() };
 }
 
 const ID_TOKEN_HELP =
@@ -103,9 +105,10 @@ export function keylessSigner(options: KeylessSignerOptions): KeylessSigner {
   const keyHolder: SigstoreSigner = {
     sign: async (data) => ({ signature: nodeSign('sha256', data, privateKey), key: { $case: 'publicKey', publicKey: spkiPem } }),
   };
-  const fulcio = new FulcioSigner({
+  const identityProvider = checkedProvider(options.identityProvider ?? ciIdentityProvider());
+  const fulcio = async () => new (await import('@sigstore/sign')).FulcioSigner({
     fulcioBaseURL: fulcioUrl,
-    identityProvider: checkedProvider(options.identityProvider ?? ciIdentityProvider()),
+    identityProvider,
     keyHolder,
     ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
     ...(options.retries !== undefined ? { retry: options.retries } : {}),
@@ -117,7 +120,7 @@ export function keylessSigner(options: KeylessSignerOptions): KeylessSigner {
       const probe = randomBytes(32);
       let issued: Awaited<ReturnType<FulcioSigner['sign']>>;
       try {
-        issued = await fulcio.sign(probe);
+        issued = await (await fulcio()).sign(probe);
       } catch (e) {
         throw keylessError(e, fulcioUrl);
       }

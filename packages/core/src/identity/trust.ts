@@ -4,7 +4,6 @@
  * via TUF (@sigstore/tuf), an offline trusted_root.json for air-gapped verifiers, or configured PEM sets.
  */
 import { readFile } from 'node:fs/promises';
-import { initTUF } from '@sigstore/tuf';
 import { IdentityError } from '../errors.ts';
 import { type Certificate, X509_LIMITS, certificatesFromPem, nameDer, parseCertificate, sameBytes } from './certificate.ts';
 
@@ -183,6 +182,8 @@ export function sigstoreTrust(options: SigstoreTufOptions & { trustedRootPath?: 
   if (!p) {
     p = (async () => {
       try {
+        // loaded on first use: only keyless verification without a --trusted-root file reads the TUF repository
+        const { initTUF } = await import('@sigstore/tuf');
         const tuf = await initTUF({
           ...(options.mirrorURL !== undefined ? { mirrorURL: options.mirrorURL } : {}),
           ...(options.cachePath !== undefined ? { cachePath: options.cachePath } : {}),

@@ -3,8 +3,8 @@
  * (origins in its README). Each schema is loaded and compiled once, on first use, and the first
  * error is reported in plain words with its JSON path. Nothing is fetched at run time.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+// ajv is loaded on first validation: verifying never needs it, and it is a large part of start-up
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { PayloadError } from '../errors.ts';
 
 type Json = Record<string, unknown>;
@@ -59,14 +59,16 @@ let ajv: Ajv | undefined;
 const compiled = new Map<SchemaName, Promise<ValidateFunction>>();
 const addedRefs = new Set<string>();
 
-function instance(): Ajv {
+async function instance(): Promise<Ajv> {
   if (ajv) return ajv;
+  const [{ Ajv }, { default: addFormats }] = await Promise.all([import('ajv'), import('ajv-formats')]);
   // strict off: the vendored schemas use keywords and formats Ajv's strict mode rejects (e.g. draft-04's `id`)
   // unicodeRegExp off: SARIF's patterns are not valid under the `u` flag (e.g. `]?` after a group)
-  ajv = new Ajv({ strict: false, allErrors: false, validateFormats: true, unicodeRegExp: false });
-  addFormats.default(ajv);
+  const created = new Ajv({ strict: false, allErrors: false, validateFormats: true, unicodeRegExp: false });
+  addFormats.default(created);
   // formats ajv-formats does not define; CycloneDX uses them for e-mail and IRIs, which are free text in practice
-  for (const name of ['idn-email', 'idn-hostname', 'iri', 'iri-reference']) if (!ajv.formats[name]) ajv.addFormat(name, true);
+  for (const name of ['idn-email', 'idn-hostname', 'iri', 'iri-reference']) if (!created.formats[name]) created.addFormat(name, true);
+  ajv ??= created;
   return ajv;
 }
 
@@ -78,7 +80,7 @@ function asDraft07(schema: Json): Json {
 }
 
 async function compile(name: SchemaName): Promise<ValidateFunction> {
-  const a = instance();
+  const a = await instance();
   const source = SOURCES[name];
   for (const ref of source.refs ?? []) {
     // several CycloneDX versions share the same referenced schemas: add each once

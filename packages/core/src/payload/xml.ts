@@ -4,7 +4,6 @@
  * module and no network: imported schemas are handed over in memory.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { validateXML, memoryPages } from 'xmllint-wasm';
 import { PayloadError } from '../errors.ts';
 
 export interface XmlRoot {
@@ -62,6 +61,8 @@ export async function validateXsd(text: string, xsd: XsdSet, what: string, schem
   const bytes = Buffer.byteLength(text);
   // libxml2 keeps the tree, the compiled schemas and the text in wasm memory: allow ~8x the document, at least 64 MiB
   const needed = Math.ceil((8 * bytes) / (1 << 20)) + 64;
+  // loaded on first use: libxml2 in wasm is only for XML evidence
+  const { validateXML, memoryPages } = await import('xmllint-wasm');
   const result = await validateXML({
     xml: [{ fileName: 'evidence.xml', contents: text }],
     schema: [xsd.main],
