@@ -90,6 +90,18 @@ export type ErrorCode =
   | 'ERR_SCRAPI_UNAVAILABLE'
   | 'ERR_SCRAPI_TIMEOUT'
   | 'ERR_SCRAPI_PENDING'
+  // witnessed transparency: signed notes, checkpoints, tiles, witnesses, trust state (C2SP)
+  | 'ERR_NOTE_MALFORMED'
+  | 'ERR_NOTE_KEY'
+  | 'ERR_NOTE_SIGNATURE'
+  | 'ERR_NOTE_UNVERIFIED'
+  | 'ERR_CHECKPOINT_MALFORMED'
+  | 'ERR_CHECKPOINT_ORIGIN'
+  | 'ERR_TILES'
+  | 'ERR_CONSISTENCY_UNAVAILABLE'
+  | 'ERR_EQUIVOCATION'
+  | 'ERR_WITNESS_QUORUM'
+  | 'ERR_TRUST_STATE'
   // everything around the domain
   | 'ERR_IO'
   | 'ERR_USAGE'

@@ -11,3 +11,5 @@ export * from './verify/index.ts';
 export * from './payload/index.ts';
 export * from './storage/index.ts';
 export * from './storage/local-items.ts';
+export * from './checkpoint/index.ts';
+export * from './tiles/index.ts';

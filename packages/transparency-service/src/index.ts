@@ -7,9 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { loadOrCreateServiceKey } from './service-key.ts';
 import { TransparencyLog } from './log.ts';
 import { buildServer } from './server.ts';
+import { attachTransparency } from './transparency.ts';
+import type { WitnessConfig } from './witness-client.ts';
 import { type RegistrationPolicy, describePolicy } from './registration-policy.ts';
 
 export { TransparencyLog } from './log.ts';
+export { CheckpointPublisher } from './checkpoints.ts';
+export type { WitnessConfig } from './witness-client.ts';
 export { parsePolicy, describePolicy, type RegistrationPolicy, DEFAULT_POLICY, POLICY_SUBJECT } from './registration-policy.ts';
 export { encodeProblem, PROBLEM_MEDIA_TYPE, HttpProblem } from './problem.ts';
 
@@ -28,12 +32,20 @@ export interface ServiceOptions {
   burst?: number;
   syncWaitMs?: number;
   maxBatch?: number;
+  /** C2SP checkpoint origin (default: the issuer without its scheme) */
+  origin?: string;
+  /** also write checkpoints, tiles and entry bundles here (c2sp.org/tlog-tiles), for a static host */
+  tilesDir?: string;
+  /** witnesses whose cosignatures the service collects on its checkpoints (c2sp.org/tlog-witness) */
+  witnesses?: readonly WitnessConfig[];
   logLine?: (fields: Record<string, unknown>) => void;
 }
 
 export interface RunningService {
   url: string;
   log: TransparencyLog;
+  /** the C2SP note verifier key of the log's checkpoints */
+  noteKey: string;
   close(): Promise<void>;
 }
 
@@ -57,11 +69,13 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     syncWaitMs: o.syncWaitMs ?? 5_000,
     logLine,
   });
+  const transparency = attachTransparency(app, { dataDir: o.dataDir, ...(o.origin ? { origin: o.origin } : {}), ...(o.tilesDir ? { tilesDir: o.tilesDir } : {}), ...(o.witnesses ? { witnesses: o.witnesses } : {}), logLine });
   await app.listen({ host, port });
   const address = app.server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   // The default iss is the URL, known only once bound; set before any request is handled.
   if (!o.iss) log.iss = url;
+  transparency.start(log.iss);
   if (o.policy && JSON.stringify(o.policy) !== JSON.stringify(log.policy.policy)) await log.setPolicy(o.policy);
   logLine({
     level: 'info',
@@ -72,12 +86,15 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     treeSize: log.size(),
     policy: describePolicy(log.policy.policy),
     policyEntry: log.policy.leafIndex ?? 'default',
+    noteKey: transparency.publisher.verifierKey,
   });
   return {
     url,
     log,
+    noteKey: transparency.publisher.verifierKey,
     async close() {
       await app.close();
+      await transparency.close();
       log.close();
     },
   };

@@ -15,6 +15,9 @@ interface ServeOptions {
   rate: string;
   bodyLimit: string;
   syncWait: string;
+  origin?: string;
+  tilesDir?: string;
+  witness?: string[];
 }
 
 function readSecretLines(path: string, what: string): string[] {
@@ -42,6 +45,9 @@ export function registerServe(program: Command): void {
     .option('--rate <N>', 'registrations per second per client (0: unlimited)', '0')
     .option('--body-limit <BYTES>', 'largest request body', String(2 * 1024 * 1024))
     .option('--sync-wait <MS>', 'how long POST /entries waits for its batch before answering 303 (poll /entries/{id})', '5000')
+    .option('--origin <ORIGIN>', 'C2SP checkpoint origin and note key name (default: the issuer without its scheme)')
+    .option('--tiles-dir <DIR>', 'also write the checkpoint, tiles and entry bundles here (c2sp.org/tlog-tiles) for a static host')
+    .option('--witness <URL=VKEY>', 'a witness to collect cosignatures from: its add-checkpoint prefix, "=", its verifier key (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .action(
       action('operate', async (o: ServeOptions) => {
         const port = Number(o.port);
@@ -60,6 +66,9 @@ export function registerServe(program: Command): void {
           rate: Number(o.rate),
           bodyLimit: Number(o.bodyLimit),
           syncWaitMs: Number(o.syncWait),
+          ...(o.origin ? { origin: o.origin } : {}),
+          ...(o.tilesDir ? { tilesDir: o.tilesDir } : {}),
+          ...(o.witness ? { witnesses: o.witness.map(parseWitnessOption) } : {}),
         });
         process.stdout.write(`${service.url}\n`);
         const stop = (signal: string) => {
@@ -73,4 +82,11 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', () => stop('SIGINT'));
       }),
     );
+}
+
+/** `--witness URL=VKEY`: split at the first "=" (a verifier key's base64 may end in "="). */
+function parseWitnessOption(v: string): { url: string; key: string } {
+  const at = v.indexOf('=');
+  if (at <= 0) throw new ScittError('ERR_USAGE', `--witness takes URL=VKEY (the witness's add-checkpoint prefix and its verifier key), got ${JSON.stringify(v)}`);
+  return { url: v.slice(0, at), key: v.slice(at + 1) };
 }

@@ -1,0 +1,3 @@
+export * from './tiles.ts';
+export * from './reader.ts';
+export * from './compact-range.ts';
