@@ -20,8 +20,11 @@ import { type SubjectFlags, addSubjectOptions, hasSubjects, issueFromEvidence } 
 async function signerFor(o: CreateOptions): Promise<IssuerSigner> {
   if (o.key && o.keyless) throw new UsageError('choose one: --key KEY.pem or --keyless');
   if (o.key) return keyIssuerSigner(await readKey(o.key));
-  if (!o.keyless && !process.env.ACTIONS_ID_TOKEN_REQUEST_URL) {
-    throw new UsageError('no signer: pass --key KEY.pem, or --keyless inside a GitHub workflow with permissions: id-token: write');
+  // a CI identity in the environment (GitHub's token endpoint, or SIGSTORE_ID_TOKEN from GitLab, CircleCI, …) makes keyless the default
+  if (!o.keyless && !process.env.ACTIONS_ID_TOKEN_REQUEST_URL && !process.env.SIGSTORE_ID_TOKEN) {
+    throw new UsageError(
+      'no signer: pass --key KEY.pem, or --keyless inside a GitHub workflow with permissions: id-token: write, or with SIGSTORE_ID_TOKEN set (GitLab id_tokens with aud: sigstore, CircleCI, Buildkite)',
+    );
   }
   const trust = await loadX509Trust({ ...(o.trustedRoot ? { trustedRoot: o.trustedRoot } : {}), ...(o.x509Roots ? { rootsPem: o.x509Roots } : {}) });
   return keylessSigner({ trust, ...(o.fulcioUrl ? { fulcioUrl: o.fulcioUrl } : {}) });

@@ -1,7 +1,8 @@
 /**
- * Identity policy for Fulcio-certified GitHub Actions identities, with the knobs of
- * `gh attestation verify` and cosign: which repository, owner, signer workflow, ref, OIDC issuer and
- * runner a statement may come from. Every refusal names the policy field and the certificate's value.
+ * Identity policy for Fulcio-certified CI identities (GitHub Actions, GitLab CI, CircleCI, Buildkite, …),
+ * with the knobs of cosign (certificate identity and OIDC issuer, exact or full-string regexp; predicates
+ * on the Fulcio extensions by name) and the GitHub shortcuts of `gh attestation verify` (repository,
+ * owner, signer workflow, ref, hostname). Every refusal names the policy field and the certificate's value.
  */
 import { IdentityError, type IdentityRefusal } from '../errors.ts';
 import { type Certificate } from './certificate.ts';
@@ -9,10 +10,31 @@ import { matchDidX509 } from './did-x509.ts';
 import { FULCIO_OID, GITHUB_ACTIONS_ISSUER, type WorkflowIdentity } from './fulcio.ts';
 
 export interface IdentityPolicy {
-  /** OIDC issuer, compared exactly (no prefix, no pattern); default https://token.actions.githubusercontent.com */
+  /**
+   * OIDC issuer (.8), compared exactly (no prefix). Default, when neither this nor certOidcIssuerRegexp
+   * is set: the GitHub Actions issuer of `host` (github.com, TENANT.ghe.com or a GitHub Enterprise Server).
+   */
   certOidcIssuer?: string;
-  /** host of OWNER/REPO shorthands; default github.com */
+  /** OIDC issuer as a regular expression matched against the whole value (cosign --certificate-oidc-issuer-regexp) */
+  certOidcIssuerRegexp?: string;
+  /** the Subject Alternative Name, exact (cosign --certificate-identity), e.g. https://gitlab.com/G/P//.gitlab-ci.yml@refs/heads/main */
+  certificateIdentity?: string;
+  /** the SAN as a regular expression matched against the whole value (cosign --certificate-identity-regexp) */
+  certificateIdentityRegexp?: string;
+  /** GitHub host of the shortcuts below: github.com (default), TENANT.ghe.com or a GitHub Enterprise Server host */
   host?: string;
+  /** Source Repository URI (.12), exact, e.g. https://gitlab.com/group/project */
+  sourceRepositoryUri?: string;
+  /** Source Repository Visibility At Signing (.22): public, private or internal */
+  sourceRepositoryVisibility?: string;
+  /** Build Signer URI (.9), exact (for GitLab the pipeline definition, https://gitlab.com/G/P//.gitlab-ci.yml@refs/heads/main) */
+  buildSignerUri?: string;
+  /** Runner Environment (.11), exact, e.g. gitlab-hosted */
+  runnerEnvironment?: string;
+  /** Build Trigger (.20), exact, e.g. push, tag, webhook */
+  buildTrigger?: string;
+  /** Build Config URI (.18), exact */
+  buildConfigUri?: string;
   /** OWNER/REPO whose workflow ran (Source Repository URI, .12); case-insensitive like GitHub names */
   repo?: string;
   /** immutable repository id (.15): survives renames, refuses a re-created repository of the same name */
@@ -35,7 +57,11 @@ export interface IdentityPolicy {
   sourceRef?: string;
   /** commit that ran (Source Repository Digest, .13) */
   sourceDigest?: string;
-  /** refuse runners other than GitHub-hosted (Runner Environment, .11 must be `github-hosted`) */
+  /**
+   * Refuse runners the CI provider does not host: Runner Environment (.11) must be one of
+   * HOSTED_RUNNER_ENVIRONMENTS (github-hosted, gitlab-hosted, buildkite-hosted). A certificate without
+   * .11 (CircleCI's, which records only ssh-rerun) cannot show a hosted runner and is refused.
+   */
   denySelfHostedRunners?: boolean;
   /**
    * Accept runs triggered by pull requests. Default false: a release gate refuses identities whose
@@ -62,16 +88,51 @@ function parseWorkflowUri(uri: string): WorkflowRef | undefined {
 }
 
 const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** Runner Environment (.11) values that name provider-hosted runners (Fulcio identity config, per CI). */
+export const HOSTED_RUNNER_ENVIRONMENTS: readonly string[] = ['github-hosted', 'gitlab-hosted', 'buildkite-hosted'];
+
+/**
+ * The GitHub Actions OIDC issuer for a GitHub host: github.com's, a GHE.com tenant's
+ * (https://token.actions.TENANT.ghe.com) or a GitHub Enterprise Server's (https://HOST/_services/token).
+ */
+export function githubActionsIssuer(host = 'github.com'): string {
+  const h = host.toLowerCase();
+  if (h === 'github.com') return GITHUB_ACTIONS_ISSUER;
+  if (h.endsWith('.ghe.com')) return `https://token.actions.${h}`;
+  return `https://${h}/_services/token`;
+}
+
+/** A cosign-style regexp: anchored to the full string, so "https://gitlab.com/g/.*" cannot match a prefix elsewhere. */
+function fullMatch(field: string, source: string): RegExp {
+  try {
+    return new RegExp(`^(?:${source})$`, 'u');
+  } catch (e) {
+    throw new IdentityError('ERR_USAGE', `identity policy ${field} "${source}" is not a valid regular expression: ${(e as Error).message}`);
+  }
+}
+
+const GITHUB_SHORTCUTS = ['repo', 'repositoryId', 'owner', 'ownerId', 'signerWorkflow', 'signerRepo'] as const;
+/** Fields of which at least one must be set: each alone narrows who may sign to one project, pipeline or identity. */
+const PINS = [...GITHUB_SHORTCUTS, 'did', 'certificateIdentity', 'certificateIdentityRegexp', 'sourceRepositoryUri', 'buildSignerUri'] as const;
 const PULL_REQUEST_TRIGGERS = new Set(['pull_request', 'pull_request_target']);
 
-/** Refuses a policy that pins no repository, owner, signer workflow or did:x509: any workflow on GitHub would pass. */
+/** Refuses a policy that pins no identity (repository, owner, signer, SAN, source repository or did:x509): any CI job would pass. */
 export function assertPolicyConstrains(policy: IdentityPolicy): void {
-  const { repo, repositoryId, owner, ownerId, signerWorkflow, signerRepo, did } = policy;
-  if ([repo, repositoryId, owner, ownerId, signerWorkflow, signerRepo, did].every((v) => v === undefined || (Array.isArray(v) && v.length === 0))) {
+  const { repo, owner, signerWorkflow, signerRepo } = policy;
+  if (PINS.every((k) => { const v = policy[k]; return v === undefined || v === '' || (Array.isArray(v) && v.length === 0); })) {
     throw new IdentityError(
       'ERR_USAGE',
-      'identity policy names no repo, repositoryId, owner, ownerId, signerWorkflow, signerRepo or did; every GitHub workflow would pass — set at least repo or owner',
+      `identity policy names none of ${PINS.join(', ')}; every CI job would pass — set certificateIdentity (or its regexp) with certOidcIssuer, or on GitHub at least repo or owner`,
     );
+  }
+  if (policy.certOidcIssuer !== undefined && policy.certOidcIssuerRegexp !== undefined) {
+    throw new IdentityError('ERR_USAGE', 'identity policy sets both certOidcIssuer and certOidcIssuerRegexp; give one');
+  }
+  if (policy.certificateIdentityRegexp !== undefined) fullMatch('certificateIdentityRegexp', policy.certificateIdentityRegexp);
+  if (policy.certOidcIssuerRegexp !== undefined) fullMatch('certOidcIssuerRegexp', policy.certOidcIssuerRegexp);
+  if (policy.host !== undefined && !/^[a-z0-9.-]+(?::\d+)?$/i.test(policy.host)) {
+    throw new IdentityError('ERR_USAGE', `identity policy host "${policy.host}" must be a host name such as github.com, TENANT.ghe.com or a GitHub Enterprise Server host`);
   }
   for (const [field, v] of [['repo', repo], ['signerRepo', signerRepo]] as const) {
     if (v !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(v)) throw new IdentityError('ERR_USAGE', `identity policy ${field} "${v}" must be OWNER/REPO`);
@@ -105,8 +166,25 @@ export function checkIdentityPolicy(identity: WorkflowIdentity, policy: Identity
   };
   const SIGNER = `build signer URI (${FULCIO_OID.buildSignerUri})`;
 
-  const issuer = policy.certOidcIssuer ?? GITHUB_ACTIONS_ISSUER;
-  equal('certOidcIssuer', `OIDC issuer (${FULCIO_OID.issuerV2})`, issuer, identity.oidcIssuer);
+  const ISSUER = `OIDC issuer (${FULCIO_OID.issuerV2})`;
+  if (policy.certOidcIssuerRegexp !== undefined) {
+    if (!fullMatch('certOidcIssuerRegexp', policy.certOidcIssuerRegexp).test(identity.oidcIssuer)) {
+      refuse('certOidcIssuerRegexp', `an issuer matching /^(?:${policy.certOidcIssuerRegexp})$/`, identity.oidcIssuer, ISSUER);
+    }
+  } else {
+    equal('certOidcIssuer', ISSUER, policy.certOidcIssuer ?? githubActionsIssuer(host), identity.oidcIssuer);
+  }
+  const SAN = 'Subject Alternative Name';
+  equal('certificateIdentity', SAN, policy.certificateIdentity, identity.san.value);
+  if (policy.certificateIdentityRegexp !== undefined && !fullMatch('certificateIdentityRegexp', policy.certificateIdentityRegexp).test(identity.san.value)) {
+    refuse('certificateIdentityRegexp', `a SAN matching /^(?:${policy.certificateIdentityRegexp})$/`, identity.san.value, SAN);
+  }
+  equal('sourceRepositoryUri', `source repository (${FULCIO_OID.sourceRepositoryUri})`, policy.sourceRepositoryUri, identity.sourceRepository);
+  equal('sourceRepositoryVisibility', `visibility (${FULCIO_OID.sourceRepositoryVisibilityAtSigning})`, policy.sourceRepositoryVisibility, identity.visibility);
+  equal('buildSignerUri', `build signer URI (${FULCIO_OID.buildSignerUri})`, policy.buildSignerUri, identity.buildSignerUri);
+  equal('runnerEnvironment', `runner environment (${FULCIO_OID.runnerEnvironment})`, policy.runnerEnvironment, identity.runnerEnvironment);
+  equal('buildTrigger', `build trigger (${FULCIO_OID.buildTrigger})`, policy.buildTrigger, identity.buildTrigger);
+  equal('buildConfigUri', `build config URI (${FULCIO_OID.buildConfigUri})`, policy.buildConfigUri, identity.buildConfigUri);
   equal('repo', `source repository (${FULCIO_OID.sourceRepositoryUri})`, policy.repo && `https://${host}/${policy.repo}`, identity.sourceRepository, sameName);
   equal('repositoryId', `source repository id (${FULCIO_OID.sourceRepositoryIdentifier})`, policy.repositoryId, identity.sourceRepositoryIdentifier);
   equal('owner', `owner (${FULCIO_OID.sourceRepositoryOwnerUri})`, policy.owner && `https://${host}/${policy.owner}`, identity.ownerUri, sameName);
@@ -150,8 +228,8 @@ export function checkIdentityPolicy(identity: WorkflowIdentity, policy: Identity
       );
     }
   }
-  if (policy.denySelfHostedRunners && identity.runnerEnvironment !== 'github-hosted') {
-    refuse('denySelfHostedRunners', 'github-hosted', identity.runnerEnvironment, `runner environment (${FULCIO_OID.runnerEnvironment})`);
+  if (policy.denySelfHostedRunners && !HOSTED_RUNNER_ENVIRONMENTS.includes(identity.runnerEnvironment ?? '')) {
+    refuse('denySelfHostedRunners', HOSTED_RUNNER_ENVIRONMENTS.join(' or '), identity.runnerEnvironment, `runner environment (${FULCIO_OID.runnerEnvironment})`);
   }
   if (!policy.allowPullRequests) {
     if (identity.buildTrigger !== undefined && PULL_REQUEST_TRIGGERS.has(identity.buildTrigger)) {
