@@ -26,8 +26,8 @@ describe('actions: issue-statement and register, as the runner runs them', () =>
   beforeAll(async () => {
     oidc = await startOidcServer({ repository: 'acme/app', workflowPath: '.github/workflows/release.yml', ref: 'refs/tags/v1.0.0' });
     fulcio = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: oidc.publicKey });
-    writeFileSync(join(ws, 'fulcio-root.pem'), fulcio.rootPem);
-    writeFileSync(join(ws, 'policy.json'), JSON.stringify({ issuers: [{ name: 'release key', key: toPem(publicKey(issuerKey)) }], x509: { roots: [fulcio.rootPem], identity: { repo: 'acme/app' } } }));
+    writeFileSync(join(ws, 'fulcio-root.pem'), fulcio.anchorsPem);
+    writeFileSync(join(ws, 'policy.json'), JSON.stringify({ issuers: [{ name: 'release key', key: toPem(publicKey(issuerKey)) }], x509: { roots: [fulcio.anchorsPem], identity: { repo: 'acme/app' } } }));
     ts = await startService({ args: ['--policy', join(ws, 'policy.json')] });
     writeFileSync(join(ws, 'app-1.0.0.tar'), 'the release artifact\n');
     appDigest = createHash('sha256').update(readFileSync(join(ws, 'app-1.0.0.tar'))).digest('hex');

@@ -31,8 +31,8 @@ describe('keyless: GitHub workflow identity via Fulcio, registered and gated by 
   beforeAll(async () => {
     oidc = await startOidcServer(release);
     fulcio = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: oidc.publicKey });
-    writeFileSync(join(dir, 'fulcio-root.pem'), fulcio.rootPem);
-    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.rootPem], identity: { owner: 'acme' } } }));
+    writeFileSync(join(dir, 'fulcio-root.pem'), fulcio.anchorsPem);
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.anchorsPem], identity: { owner: 'acme' } } }));
     ts = await startService({ args: ['--policy', join(dir, 'policy.json')] });
     writeFileSync(join(dir, 'app.tar'), 'release 1.0.0');
     writeFileSync(join(dir, 'sbom.json'), '{"bomFormat":"CycloneDX","specVersion":"1.6","version":1}');

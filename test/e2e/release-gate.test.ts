@@ -26,12 +26,12 @@ describe('release chain: issue → register → attach → gate', () => {
     oidc = await startOidcServer(release);
     fulcio = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: oidc.publicKey });
     policyDir = mkdtempSync(join(tmpdir(), 'policy-'));
-    writeFileSync(join(policyDir, 'root.pem'), fulcio.rootPem);
+    writeFileSync(join(policyDir, 'root.pem'), fulcio.anchorsPem);
     // the service admits any workflow of the owner; the gate is stricter (one repository)
-    writeFileSync(join(policyDir, 'policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.rootPem], identity: { owner: 'acme' } } }));
+    writeFileSync(join(policyDir, 'policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.anchorsPem], identity: { owner: 'acme' } } }));
     ts = await startService({ args: ['--policy', join(policyDir, 'policy.json')] });
     otherTs = await startService({ args: ['--policy', join(policyDir, 'policy.json')] });
-    writeFileSync(join(policyDir, 'pr-policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.rootPem], identity: { owner: 'acme', allowPullRequests: true } } }));
+    writeFileSync(join(policyDir, 'pr-policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.anchorsPem], identity: { owner: 'acme', allowPullRequests: true } } }));
     prTs = await startService({ args: ['--policy', join(policyDir, 'pr-policy.json')] });
   });
   afterAll(async () => {
@@ -45,7 +45,7 @@ describe('release chain: issue → register → attach → gate', () => {
   /** A workspace with a built artifact, then the issue → register → attach steps. */
   async function build(o: { run?: GitHubRun; sbom?: boolean; service?: ServiceProcess; register?: boolean } = {}): Promise<string> {
     const ws = mkdtempSync(join(tmpdir(), 'release-'));
-    writeFileSync(join(ws, 'fulcio-root.pem'), fulcio.rootPem);
+    writeFileSync(join(ws, 'fulcio-root.pem'), fulcio.anchorsPem);
     writeFileSync(join(ws, 'app-1.0.0.tgz'), `release artifact ${Math.random()}\n`);
     cpSync(join(REPO_ROOT, 'test/fixtures/sample-sbom.cdx.json'), join(ws, 'sbom.cdx.json'));
     oidc.run = o.run ?? release;
@@ -130,8 +130,8 @@ describe('the composite action: issue → register → attach → gate in one st
     const oidc = await startOidcServer(release);
     const fulcio = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: oidc.publicKey });
     const ws = mkdtempSync(join(tmpdir(), 'composite-'));
-    writeFileSync(join(ws, 'root.pem'), fulcio.rootPem);
-    writeFileSync(join(ws, 'policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.rootPem], identity: { repo: 'acme/app' } } }));
+    writeFileSync(join(ws, 'root.pem'), fulcio.anchorsPem);
+    writeFileSync(join(ws, 'policy.json'), JSON.stringify({ issuers: [], x509: { roots: [fulcio.anchorsPem], identity: { repo: 'acme/app' } } }));
     const ts = await startService({ args: ['--policy', join(ws, 'policy.json')] });
     try {
       writeFileSync(join(ws, 'app.tgz'), 'composite release\n');

@@ -45,7 +45,7 @@ beforeAll(async () => {
   oidc = await startOidcServer(RUN);
   fulcio = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: oidc.publicKey });
   otherFulcio = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: oidc.publicKey });
-  trust = await trustFromPem({ roots: fulcio.rootPem });
+  trust = await trustFromPem({ roots: fulcio.anchorsPem });
   delete process.env.SIGSTORE_ID_TOKEN;
   delete process.env.BUILDKITE;
   Object.assign(process.env, oidc.env);

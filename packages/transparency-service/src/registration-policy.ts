@@ -38,9 +38,11 @@ export interface PolicyIssuer {
 
 /** Keyless issuers: certificate chains to these anchors, leaf identity matching the policy. */
 export interface PolicyX509 {
-  /** PEM root certificates (e.g. the Fulcio root) */
+  /** PEM root certificates (e.g. the Fulcio root); PUBLIC KEY blocks among them are its CT logs' keys, which must have logged each leaf (SCT) */
   roots: string[];
   intermediates?: string[];
+  /** explicit: this (private) Fulcio has no CT log, so leaves without an SCT are admitted */
+  insecureIgnoreSct?: boolean;
   /** who may register, e.g. {"repo": "acme/app", "signerWorkflow": "acme/app/.github/workflows/release.yml"} */
   identity: Omit<IdentityPolicy, 'signerWorkflow'> & { signerWorkflow?: string };
 }
@@ -117,7 +119,8 @@ function parseX509(v: unknown): PolicyX509 {
   if (!identity || typeof identity !== 'object' || !(identity.repo || identity.owner || identity.signerWorkflow || identity.signerRepo || identity.did)) {
     throw new ScittError('ERR_USAGE', 'x509.identity must pin who may register: repo, owner, signerWorkflow, signerRepo or did');
   }
-  return { roots, ...(x.intermediates ? { intermediates: pems(x.intermediates, 'intermediates') } : {}), identity };
+  if (x.insecureIgnoreSct !== undefined && typeof x.insecureIgnoreSct !== 'boolean') throw new ScittError('ERR_USAGE', 'x509.insecureIgnoreSct must be true or false');
+  return { roots, ...(x.intermediates ? { intermediates: pems(x.intermediates, 'intermediates') } : {}), ...(x.insecureIgnoreSct === true ? { insecureIgnoreSct: true } : {}), identity };
 }
 
 export function describePolicy(p: RegistrationPolicy): string {
@@ -184,7 +187,7 @@ export class CompiledPolicy {
   async #checkX509(statement: SignedStatement): Promise<SignedStatement> {
     const x509 = this.policy.x509;
     if (!x509) throw new HttpProblem(400, 'Rejected', "statement is signed with a certificate (x5chain) but this service's policy admits no certificate issuers");
-    this.#x509Trust ??= trustFromPem({ roots: x509.roots, ...(x509.intermediates ? { intermediates: x509.intermediates } : {}) });
+    this.#x509Trust ??= trustFromPem({ roots: x509.roots, ...(x509.intermediates ? { intermediates: x509.intermediates } : {}), ...(x509.insecureIgnoreSct ? { insecureIgnoreSct: true } : {}) });
     try {
       await verifyX509Issuer({
         x5chain: statement.x5chain!,

@@ -5,6 +5,7 @@ export * from './fulcio.ts';
 export * from './keyless.ts';
 export * from './path.ts';
 export * from './policy.ts';
+export * from './sct.ts';
 export * from './signer.ts';
 export * from './trust.ts';
 export * from './verify.ts';

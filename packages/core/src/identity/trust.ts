@@ -3,6 +3,7 @@
  * anchors and build a complete path to one of them). Sources: the Sigstore public-good trusted root
  * via TUF (@sigstore/tuf), an offline trusted_root.json for air-gapped verifiers, or configured PEM sets.
  */
+import { type KeyObject, createHash, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { IdentityError } from '../errors.ts';
 import { type Certificate, X509_LIMITS, certificatesFromPem, nameDer, parseCertificate, sameBytes } from './certificate.ts';
@@ -19,8 +20,38 @@ export interface CertificateAuthority {
   readonly validFor?: { readonly start?: Date; readonly end?: Date };
 }
 
+/** A Certificate Transparency log (Sigstore trusted root `ctlogs`): a leaf's SCT must verify with one valid at the SCT's time. */
+export interface CtLog {
+  /** RFC 6962 log id: SHA-256 of the log's DER SubjectPublicKeyInfo */
+  readonly logId: Uint8Array;
+  readonly publicKey: KeyObject;
+  readonly validFor?: { readonly start?: Date; readonly end?: Date };
+  readonly baseUrl?: string;
+}
+
 export interface TrustStore {
   readonly authorities: readonly CertificateAuthority[];
+  /** CT logs whose SCT a leaf must carry (identity/sct.ts); a store without any refuses every leaf unless `insecureIgnoreSct` */
+  readonly ctLogs?: readonly CtLog[];
+  /** explicit, never a default: these CAs (a private Fulcio) have no CT log, so leaves are accepted without an SCT */
+  readonly insecureIgnoreSct?: boolean;
+}
+
+/** The same trust, saying explicitly that its Fulcio has no CT log (leaves are accepted without an SCT). */
+export function withoutCtLog(trust: TrustStore): TrustStore {
+  return { ...trust, insecureIgnoreSct: true };
+}
+
+/** A CT log from its PEM or DER SubjectPublicKeyInfo, its log id computed from the key (RFC 6962 §3.2). */
+export function ctLogFromPublicKey(key: string | Uint8Array, validFor?: CtLog['validFor'], baseUrl?: string): CtLog {
+  let publicKey: KeyObject;
+  try {
+    publicKey = typeof key === 'string' ? createPublicKey(key) : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new IdentityError('ERR_TRUST_ROOT', `CT log key is not a public key (PEM or DER SubjectPublicKeyInfo): ${(e as Error).message}`, { cause: e });
+  }
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  return { logId: new Uint8Array(createHash('sha256').update(spki).digest()), publicKey, ...(validFor ? { validFor } : {}), ...(baseUrl ? { baseUrl } : {}) };
 }
 
 const MAX_AUTHORITIES = 64;
@@ -42,10 +73,14 @@ export async function issuedBy(cert: Certificate, issuer: Certificate): Promise<
 }
 
 export interface PemTrustInput {
-  /** self-signed root certificates (trust anchors) */
+  /** self-signed root certificates (trust anchors); PUBLIC KEY blocks among them are CT log keys */
   roots: string | readonly string[];
   /** intermediate CA certificates; each must chain to one of the roots */
   intermediates?: string | readonly string[];
+  /** PEM public keys of the CT logs this CA submits to (log id = SHA-256 of the key) */
+  ctLogKeys?: string | readonly string[];
+  /** explicit: this CA has no CT log; leaves are accepted without an SCT */
+  insecureIgnoreSct?: boolean;
 }
 
 /**
@@ -80,7 +115,11 @@ export async function trustFromPem(input: PemTrustInput): Promise<TrustStore> {
     }
     authorities.push({ name: authorityName(der), chain });
   }
-  return { authorities };
+  // PUBLIC KEY blocks beside the root certificates are the CA's CT log keys: one PEM file holds a private Fulcio's whole trust
+  const pemTexts = [input.roots, input.ctLogKeys ?? []].flatMap((v) => (typeof v === 'string' ? [v] : v));
+  const ctLogs = pemTexts.flatMap((pem) => (pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []).map((k) => ctLogFromPublicKey(k)));
+  if (ctLogs.length > MAX_AUTHORITIES) throw new IdentityError('ERR_X509_LIMIT', `${ctLogs.length} CT log keys given; at most ${MAX_AUTHORITIES} are accepted`);
+  return { authorities, ctLogs, ...(input.insecureIgnoreSct === true ? { insecureIgnoreSct: true } : {}) };
 }
 
 interface TrustedRootCa {
@@ -143,7 +182,40 @@ export function trustFromSigstoreTrustedRoot(input: string | Uint8Array | object
       ...(start || end ? { validFor: { ...(start ? { start } : {}), ...(end ? { end } : {}) } } : {}),
     };
   });
-  return { authorities };
+  return { authorities, ctLogs: parseCtLogs((r as { ctlogs?: unknown }).ctlogs) };
+}
+
+interface TrustedRootCtLog {
+  baseUrl?: unknown;
+  publicKey?: { rawBytes?: unknown; keyDetails?: unknown; validFor?: { start?: unknown; end?: unknown } };
+  logId?: { keyId?: unknown };
+}
+
+/** The trusted root's `ctlogs`; absent means none (and every leaf is refused unless `insecureIgnoreSct`). */
+function parseCtLogs(v: unknown): CtLog[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new IdentityError('ERR_TRUST_ROOT', 'trusted root ctlogs must be an array');
+  if (v.length > MAX_AUTHORITIES) throw new IdentityError('ERR_X509_LIMIT', `trusted root lists ${v.length} CT logs; at most ${MAX_AUTHORITIES} are accepted`);
+  return (v as (TrustedRootCtLog | null)[]).map((log, i): CtLog => {
+    const raw = log?.publicKey?.rawBytes;
+    const keyId = log?.logId?.keyId;
+    if (typeof raw !== 'string' || typeof keyId !== 'string') throw new IdentityError('ERR_TRUST_ROOT', `trusted root ctlogs[${i}] needs publicKey.rawBytes and logId.keyId (base64)`);
+    const details = typeof log?.publicKey?.keyDetails === 'string' ? log.publicKey.keyDetails : '';
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey({ key: Buffer.from(raw, 'base64'), format: 'der', type: details.startsWith('PKCS1_') ? 'pkcs1' : 'spki' });
+    } catch (e) {
+      throw new IdentityError('ERR_TRUST_ROOT', `trusted root ctlogs[${i}].publicKey is not a public key: ${(e as Error).message}`, { cause: e });
+    }
+    const start = parseDate(log?.publicKey?.validFor?.start, `ctlogs[${i}].publicKey.validFor.start`);
+    const end = parseDate(log?.publicKey?.validFor?.end, `ctlogs[${i}].publicKey.validFor.end`);
+    return {
+      logId: new Uint8Array(Buffer.from(keyId, 'base64')),
+      publicKey,
+      ...(start || end ? { validFor: { ...(start ? { start } : {}), ...(end ? { end } : {}) } } : {}),
+      ...(typeof log?.baseUrl === 'string' ? { baseUrl: log.baseUrl } : {}),
+    };
+  });
 }
 
 /** An offline trusted_root.json (air-gapped verifiers; `gh attestation trusted-root` writes one). */

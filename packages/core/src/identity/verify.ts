@@ -1,6 +1,6 @@
 /**
  * The verifier's single entry point for X.509 issuers of Signed Statements (RFC 9943 §5.1.1.1, §6):
- * path to a registered trust anchor at the registration time, iss bound to the chain, the leaf key
+ * path to a registered trust anchor at the registration time, the leaf's SCT from a trusted CT log, iss bound to the chain, the leaf key
  * for the statement signature, the Fulcio workflow identity, and the identity policy.
  */
 import { IdentityError, SignatureError } from '../errors.ts';
@@ -10,6 +10,7 @@ import { type DidX509, MAX_DID_LENGTH, matchDidX509 } from './did-x509.ts';
 import { type WorkflowIdentity, fulcioIdentity } from './fulcio.ts';
 import { type ValidatedPath, validatePath } from './path.ts';
 import { type IdentityPolicy, assertPolicyConstrains, checkIdentityPolicy } from './policy.ts';
+import { checkSct } from './sct.ts';
 import { type TrustStore } from './trust.ts';
 
 export interface VerifyX509IssuerInput {
@@ -63,6 +64,8 @@ export function checkIssuerBinding(iss: string, path: ValidatedPath): DidX509 | 
 export async function verifyX509Issuer(input: VerifyX509IssuerInput): Promise<X509IssuerResult> {
   assertPolicyConstrains(input.policy);
   const path = await validatePath(input.x5chain, { trust: input.trust, at: input.at });
+  // logged in CT, as cosign and gh attestation verify require (unless the trust says its Fulcio has no CT log)
+  checkSct(path, input.trust);
   const did = checkIssuerBinding(input.iss, path);
   const key = certificateKey(path.leaf);
   if (input.statementKeyCheck) {

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { KeyError, ScittError } from '../errors.ts';
-import { type TrustStore, sigstoreTrust, trustFromPem } from '../identity/trust.ts';
+import { type TrustStore, sigstoreTrust, trustFromPem, withoutCtLog } from '../identity/trust.ts';
 import { TrustedKeys, loadTrustedKeys, trustedKey } from '../receipt/keys.ts';
 import { ScrapiClient } from '../scrapi/client.ts';
 
@@ -33,7 +33,9 @@ export async function loadServiceKeys(source: string): Promise<TrustedKeys> {
  * X.509 trust anchors for keyless statements: a Sigstore trusted_root.json (offline), PEM roots
  * (and intermediates), or by default the Sigstore public-good root fetched through TUF.
  */
-export async function loadX509Trust(o: { trustedRoot?: string; rootsPem?: string; intermediatesPem?: string }): Promise<TrustStore> {
+export async function loadX509Trust(o: { trustedRoot?: string; rootsPem?: string; intermediatesPem?: string; insecureIgnoreSct?: boolean }): Promise<TrustStore> {
+  // explicit only: a private Fulcio without a CT log; otherwise a leaf must carry an SCT from a CT log of the trust (identity/sct.ts)
+  if (o.insecureIgnoreSct) return withoutCtLog(await loadX509Trust({ ...o, insecureIgnoreSct: false }));
   if (o.rootsPem) {
     const roots = await readFile(o.rootsPem, 'utf8').catch((e: Error) => {
       throw new ScittError('ERR_IO', `cannot read trust anchors ${o.rootsPem}: ${e.message}`);

@@ -11,7 +11,7 @@
 import { type KeyObject, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { type AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
-import { fulcioHandler, initializeCA } from '@sigstore/mock';
+import { fulcioHandler, initializeCA, initializeCTLog } from '@sigstore/mock';
 import { certificateToPem } from '../../src/identity/certificate.ts';
 
 export interface FulcioServerOptions {
@@ -21,6 +21,8 @@ export interface FulcioServerOptions {
   audience?: string;
   /** misbehave: certify a key of the server's own instead of the one requested (to test that signers notice) */
   certifyOtherKey?: boolean;
+  /** a private Fulcio without a CT log: leaves carry no SCT (default: @sigstore/mock's CT log embeds one) */
+  withoutCtLog?: boolean;
 }
 
 export interface FulcioServer {
@@ -29,6 +31,12 @@ export interface FulcioServer {
   /** the mock CA root that issues the leaves, DER and PEM */
   readonly rootDer: Uint8Array;
   readonly rootPem: string;
+  /** the CT log's public key (PEM SPKI); undefined without a CT log */
+  readonly ctLogPem: string | undefined;
+  /** what a verifier of this Fulcio trusts as one PEM file: the root certificate and the CT log key */
+  readonly anchorsPem: string;
+  /** the same as a Sigstore trusted_root.json (certificateAuthorities and ctlogs) */
+  readonly trustedRootJson: string;
   /** certificates issued so far */
   readonly issued: number;
   close(): Promise<void>;
@@ -63,7 +71,8 @@ function checkProofOfPossession(body: { publicKeyRequest?: { publicKey?: { conte
 }
 
 export async function startFulcioServer(opts: FulcioServerOptions): Promise<FulcioServer> {
-  const ca = await initializeCA(generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+  const ctLog = opts.withoutCtLog ? undefined : await initializeCTLog(generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+  const ca = await initializeCA(generateKeyPairSync('ec', { namedCurve: 'P-256' }), ctLog);
   const githubCa: typeof ca = {
     rootCertificate: ca.rootCertificate,
     issueCertificate: (req) => ca.issueCertificate({ ...req, subjectAltName: `https://github.com/${req.subjectAltName}` }),
@@ -107,10 +116,24 @@ export async function startFulcioServer(opts: FulcioServerOptions): Promise<Fulc
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const rootDer = new Uint8Array(ca.rootCertificate.buffer, ca.rootCertificate.byteOffset, ca.rootCertificate.byteLength);
+  const ctLogPem = ctLog && createPublicKey({ key: ctLog.publicKey, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
+  const b64 = (v: ArrayBufferView) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  const trustedRoot = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [],
+    certificateAuthorities: [{ subject: { organization: 'sigstore.mock', commonName: 'sigstore' }, certChain: { certificates: [{ rawBytes: b64(rootDer) }] }, validFor: { start: '2020-01-01T00:00:00Z' } }],
+    ctlogs: ctLog
+      ? [{ hashAlgorithm: 'SHA2_256', publicKey: { rawBytes: b64(ctLog.publicKey), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2020-01-01T00:00:00Z' } }, logId: { keyId: b64(ctLog.logID) } }]
+      : [],
+    timestampAuthorities: [],
+  };
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     rootDer,
     rootPem: certificateToPem(rootDer),
+    ctLogPem,
+    anchorsPem: certificateToPem(rootDer) + (ctLogPem ?? ''),
+    trustedRootJson: JSON.stringify(trustedRoot),
     get issued() {
       return issued;
     },
