@@ -19,7 +19,7 @@ import type { ErrorCode } from '../../packages/core/src/errors.ts';
 import { ScittError } from '../../packages/core/src/errors.ts';
 import { decodeKeySet, encodeKeySet, toPem } from '../../packages/core/src/cose/key.ts';
 import { decodeSign1, encodeSign1 } from '../../packages/core/src/cose/sign1.ts';
-import { certificateToPem, parseCertificate, trustFromPem, validatePath } from '../../packages/core/src/identity/index.ts';
+import { certificateToPem, parseCertificate, trustFromPem, validatePath, verifyX509Issuer } from '../../packages/core/src/identity/index.ts';
 import { x509 } from '../../packages/core/src/identity/x509.ts';
 import { leafHash, nodeHash, rootFromInclusionProof } from '../../packages/core/src/merkle/index.ts';
 import {
@@ -36,6 +36,9 @@ import {
   verifyTransparentStatement,
 } from '../../packages/core/src/receipt/index.ts';
 import { ScrapiClient } from '../../packages/core/src/scrapi/client.ts';
+import { GitHubReleaseStore } from '../../packages/core/src/storage/github-release.ts';
+import { RegistryClient } from '../../packages/core/src/storage/oci/client.ts';
+import { storageLimits } from '../../packages/core/src/storage/types.ts';
 import { artifactRef } from '../../packages/core/src/storage/artifact.ts';
 import { FileStatementStore } from '../../packages/core/src/storage/files.ts';
 import { createSignedStatement, parseSignedStatement, verifySignedStatement } from '../../packages/core/src/statement/signed-statement.ts';
@@ -803,18 +806,18 @@ export const CATALOGUE: Row[] = [
 
   // ----- the SCRAPI client against a hostile Transparency Service -----
   row({
-    id: 'CLIENT-01', area: 'Client', what: 'service redirects polling to another origin: the bearer token stays home', entry: core('ScrapiClient.register', async (i: { statement: Uint8Array }) => {
+    id: 'CLIENT-01', area: 'Client', what: 'service redirects polling to another origin: refused, the bearer token stays home (was: followed without the token, its answer taken as the receipt)', entry: core('ScrapiClient.register', async (i: { statement: Uint8Array }) => {
       const other = await hostileServer((_r, res) => res.writeHead(200, { 'Content-Type': 'application/cose' }).end(Buffer.from([0xd2, 0x84])));
       const ts = await hostileServer((_r, res) => res.writeHead(303, { Location: `${other.url}/entries/stolen`, 'Retry-After': '0' }).end());
       try {
         await new ScrapiClient({ url: ts.url, token: 'secret-registration-token' }).register(i.statement);
-        assert.equal(ts.seen[0]?.headers.authorization, 'Bearer secret-registration-token');
-        assert.ok(other.seen.length > 0 && other.seen.every((r) => r.headers.authorization === undefined), 'the token was sent to another origin');
       } finally {
         await Promise.all([ts.close(), other.close()]);
+        assert.equal(ts.seen[0]?.headers.authorization, 'Bearer secret-registration-token');
+        assert.equal(other.seen.length, 0, 'the client reached another origin');
       }
     }),
-    input: 'POST answered 303 Location: http://<other origin>/entries/stolen', build: async () => ({ statement: await goodStatement() }), expect: { ok: true },
+    input: 'POST answered 303 Location: http://<other origin>/entries/stolen', build: async () => ({ statement: await goodStatement() }), expect: { code: 'ERR_ORIGIN' },
   }),
   row({
     id: 'CLIENT-02', area: 'Client', what: 'refusal with a 1 MiB problem-details body', entry: core('ScrapiClient.register', async (i: { statement: Uint8Array }) => {
@@ -826,5 +829,107 @@ export const CATALOGUE: Row[] = [
       }
     }),
     input: '400 with 1 MiB of 0xbf as concise-problem-details+cbor', build: async () => ({ statement: await goodStatement() }), expect: { code: 'ERR_SCRAPI_REFUSED' },
+  }),
+  // ----- trust anchors and origins (T-): SCTs, trust material over the network, server-claimed digests, redirects
+  row({
+    id: 'T-01', area: 'X.509', what: 'keyless leaf with no SCT, trust without CT logs: refused (not logged in CT)', entry: core('verifyX509Issuer', async (i: { chain: Uint8Array[]; roots: Issued[] }) =>
+      verifyX509Issuer({ x5chain: i.chain, iss: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main', trust: await trustFromPem({ roots: i.roots.map((r) => certificateToPem(r.der)) }), at: new Date(), policy: { repo: 'acme/app' } }),
+    ),
+    input: 'leaf of a trusted root with no SCT extension; the trust lists no CT log and does not say insecureIgnoreSct',
+    build: async () => { const { root } = await ca(); return { chain: [(await makeLeaf(root, { san: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main' })).der], roots: [root] }; },
+    expect: { code: 'ERR_X509_SCT' },
+  }),
+  row({
+    id: 'T-02', area: 'X.509', what: 'keyless leaf with no SCT while the trust lists a CT log key: refused', entry: core('verifyX509Issuer', async (i: { chain: Uint8Array[]; roots: Issued[] }) => {
+      const ctLog = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])).publicKey;
+      const pem = `-----BEGIN PUBLIC KEY-----\n${Buffer.from(await webcrypto.subtle.exportKey('spki', ctLog)).toString('base64')}\n-----END PUBLIC KEY-----\n`;
+      return verifyX509Issuer({ x5chain: i.chain, iss: 'https://x', trust: await trustFromPem({ roots: i.roots.map((r) => certificateToPem(r.der)), ctLogKeys: pem }), at: new Date(), policy: { repo: 'acme/app' } });
+    }),
+    input: 'leaf with no SCT extension; trust = root + a CT log public key',
+    build: async () => { const { root } = await ca(); return { chain: [(await makeLeaf(root, { san: 'https://x' })).der], roots: [root] }; },
+    expect: { code: 'ERR_X509_SCT' },
+  }),
+  row({
+    id: 'T-03', area: 'Client', what: 'service keys over plain http:// to a non-loopback host', entry: core('ScrapiClient.keys', (i: { url: string }) => new ScrapiClient({ url: i.url, retries: 0 }).keys()),
+    input: 'http://scitt.example.org (refused before any request)', build: () => ({ url: 'http://scitt.example.org' }), expect: { code: 'ERR_INSECURE_URL' },
+  }),
+  row({
+    id: 'T-04', area: 'Client', what: "legacy transparency-configuration's jwks_uri on another origin is not followed", entry: core('ScrapiClient.keys', async () => {
+      const other = await hostileServer((_r, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"keys":[]}'));
+      const ts = await hostileServer((r, res) => (r.url === '/.well-known/transparency-configuration' ? res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ jwks_uri: `${other.url}/jwks` })) : res.writeHead(404).end()));
+      try {
+        return await new ScrapiClient({ url: ts.url, retries: 0 }).keys();
+      } finally {
+        await Promise.all([ts.close(), other.close()]);
+        assert.equal(other.seen.length, 0, 'the client fetched keys from another origin');
+      }
+    }),
+    input: '/.well-known/scitt-keys 404; transparency-configuration {"jwks_uri": "http://<other origin>/jwks"}', build: () => ({}), expect: { code: 'ERR_ORIGIN' },
+  }),
+  row({
+    id: 'T-05', area: 'Client', what: 'a key endpoint answer that is no JSON: the error does not echo the body', entry: core('ScrapiClient.keys', async () => {
+      const ts = await hostileServer((r, res) => {
+        if (r.url === '/.well-known/transparency-configuration') return res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"jwks_uri":"/jwks"}');
+        if (r.url === '/jwks') return res.writeHead(200, { 'Content-Type': 'application/json' }).end('BODY-SECRET \u001b[2J not json');
+        res.writeHead(404).end();
+      });
+      try {
+        return await new ScrapiClient({ url: ts.url, retries: 0 }).keys();
+      } finally {
+        await ts.close();
+      }
+    }),
+    input: 'JWK Set answer "BODY-SECRET \\x1b[2J not json"', build: () => ({}), expect: { code: 'ERR_SCRAPI_FAILED' },
+    check: (o) => assert.ok(!(o as { message: string }).message.includes('BODY-SECRET'), 'the error echoes the response body'),
+  }),
+  row({
+    id: 'T-06', area: 'Storage', what: "image tag resolved by hashing its manifest, not by the registry's Docker-Content-Digest", entry: core('RegistryClient.resolve', async () => {
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a', size: 2 }, layers: [] }));
+      const lie = `sha256:${'ab'.repeat(32)}`;
+      const reg = await hostileServer((r, res) => {
+        const h = { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Docker-Content-Digest': lie, 'Content-Length': String(manifest.length) };
+        return r.url === '/v2/acme/app/manifests/v1' ? res.writeHead(200, h).end(r.method === 'HEAD' ? undefined : manifest) : res.writeHead(404).end();
+      });
+      try {
+        const d = await new RegistryClient({ registry: reg.url.slice('http://'.length), repository: 'acme/app', limits: storageLimits() }).resolve('v1');
+        assert.equal(d?.digest, `sha256:${hex(sha256(manifest))}`, 'the tag was identified by the digest the registry claimed');
+        return d;
+      } finally {
+        await reg.close();
+      }
+    }),
+    input: 'HEAD/GET /v2/acme/app/manifests/v1 with Docker-Content-Digest: sha256:abab…', build: () => ({}), expect: { ok: true },
+  }),
+  row({
+    id: 'T-07', area: 'Storage', what: 'registry redirects a tag manifest to another origin: refused', entry: core('RegistryClient.manifest', async () => {
+      const other = await hostileServer((_r, res) => res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }).end('{}'));
+      const reg = await hostileServer((r, res) => res.writeHead(307, { Location: `${other.url}${r.url}` }).end());
+      try {
+        return await new RegistryClient({ registry: reg.url.slice('http://'.length), repository: 'acme/app', limits: storageLimits() }).manifest('v1', 'application/vnd.oci.image.manifest.v1+json');
+      } finally {
+        await Promise.all([reg.close(), other.close()]);
+        assert.equal(other.seen.length, 0, 'the client followed the redirect');
+      }
+    }),
+    input: 'GET /v2/acme/app/manifests/v1 answered 307 Location: http://<other origin>/…', build: () => ({}), expect: { code: 'ERR_ORIGIN' },
+  }),
+  row({
+    id: 'T-08', area: 'Storage', what: 'GitHub release whose upload_url is on another origin: no asset and no token go there', entry: core('GitHubReleaseStore.attach', async (i: { statement: Uint8Array }) => {
+      const other = await hostileServer((_r, res) => res.writeHead(201, { 'Content-Type': 'application/json' }).end('{}'));
+      const api = await hostileServer((r, res) => {
+        if (r.url === '/repos/acme/app/releases/tags/v1') return res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ id: 7, tag_name: 'v1', draft: false, html_url: 'https://github.com/acme/app/releases/tag/v1', upload_url: `${other.url.replace('127.0.0.1', 'uploads.invalid')}/repos/acme/app/releases/7/assets{?name,label}` }));
+        if (r.url.startsWith('/repos/acme/app/releases/7/assets')) return res.writeHead(200, { 'Content-Type': 'application/json' }).end('[]');
+        res.writeHead(404).end();
+      });
+      try {
+        return await new GitHubReleaseStore({ owner: 'acme', repo: 'app', tag: 'v1', token: 'ghs_secret', baseUrl: api.url }).attach(artifactRef('app-1.0.tgz', hex(sha256(SBOM))), [{ name: 'app-1.0.tgz.scitt', bytes: i.statement, mediaType: 'application/scitt-statement+cose' }]);
+      } finally {
+        await Promise.all([api.close(), other.close()]);
+        assert.equal(other.seen.length, 0, 'something was sent to the upload_url of another origin');
+      }
+    }),
+    input: 'release JSON with upload_url http://uploads.invalid:<port>/… (API on 127.0.0.1)',
+    build: async () => ({ statement: await transparentOf(await createSignedStatement({ payload: SBOM, signer: issuer.signer, iss: ISS, sub: `pkg:generic/app@1.0?checksum=sha256:${hex(sha256(SBOM))}`, kid: issuer.kid })) }),
+    expect: { code: 'ERR_ORIGIN' },
   }),
 ];

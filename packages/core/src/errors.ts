@@ -106,6 +106,9 @@ export type ErrorCode =
   // everything around the domain
   | 'ERR_IO'
   | 'ERR_USAGE'
+  // a URL a server named (redirect, Location, jwks_uri) on another origin; trust material over plain HTTP
+  | 'ERR_ORIGIN'
+  | 'ERR_INSECURE_URL'
   // storage of Transparent Statements and their evidence: files, GitHub release assets, OCI referrers
   | 'ERR_STORAGE_TARGET'
   | 'ERR_STORAGE_NOT_FOUND'

@@ -11,7 +11,7 @@ import { decode } from '../cbor.ts';
 import { type CoseKey, decodeKeySet, fromJwk } from '../cose/key.ts';
 import { ScittError } from '../errors.ts';
 import { readProblem } from './problem.ts';
-import { readResponse } from '../storage/http.ts';
+import { assertTrustUrl, onOrigin, readResponse, serverWords } from '../storage/http.ts';
 
 /** Receipts, statements and key sets are small; a service that sends more is refused, not buffered. */
 const MAX_BODY = 4 * 1024 * 1024;
@@ -83,8 +83,9 @@ export class ScrapiClient {
     this.#fetch = o.fetch ?? fetch;
   }
 
-  #abs(pathOrUrl: string): string {
-    return new URL(pathOrUrl, `${this.url}/`).href;
+  /** A path, or a URL the service named (Location, jwks_uri), on the service's own origin; another origin is refused (ERR_ORIGIN). */
+  #abs(pathOrUrl: string, what = 'a URL the service named'): string {
+    return onOrigin(`${this.url}/`, pathOrUrl, what, (m) => new ScittError('ERR_ORIGIN', m)).href;
   }
 
   /** One request with timeout and retries for 429/503/network errors. */
@@ -130,29 +131,44 @@ export class ScrapiClient {
     await sleep(wait);
   }
 
-  async #fail(response: Response, what: string): Promise<never> {
-    const problem = await readResponse(response, 65536, 'the error body').catch(() => new Uint8Array(0));
+  /**
+   * A failure as a ScrapiError: the status, and the service's problem title and detail (escaped,
+   * bounded) — never the raw body. For trust material (`quiet`) only the status: a key endpoint's words are not worth showing.
+   */
+  async #fail(response: Response, what: string, quiet = false): Promise<never> {
+    const problem = quiet ? new Uint8Array(0) : await readResponse(response, 65536, 'the error body').catch(() => new Uint8Array(0));
+    if (quiet) await discard(response);
     const p = readProblem(problem, response.headers.get('content-type'));
-    const words = [p.title, p.detail].filter(Boolean).join(': ') || response.statusText;
-    throw new ScrapiError(response.status, p.title, `${what}: the service answered ${response.status} ${words}`);
+    const words = serverWords([p.title, p.detail].filter(Boolean).join(': ') || response.statusText);
+    throw new ScrapiError(response.status, p.title && serverWords(p.title), `${what}: the service answered ${response.status} ${words}`);
   }
 
   /** The service's verification keys: COSE Key Set, or the JWK Set a legacy CCF service publishes. */
   async keys(): Promise<CoseKey[]> {
+    // trust material: HTTPS, or plain HTTP on loopback only; redirects are never followed (#request is manual)
+    assertTrustUrl(new URL(this.url), 'the Transparency Service URL for keys', (m) => new ScittError('ERR_INSECURE_URL', m));
     const r = await this.#request('GET', '/.well-known/scitt-keys', { headers: { Accept: 'application/cbor' } });
     if (r.ok) return decodeKeySet(await body(r, 'the response'));
-    if (r.status !== 404) return this.#fail(r, 'fetching the service keys');
+    if (r.status !== 404) return this.#fail(r, 'fetching the service keys', true);
     await discard(r);
-    // Legacy (SCRAPI ≤ -05, scitt-ccf-ledger): configuration names the JWKS.
+    // Legacy (SCRAPI ≤ -05, scitt-ccf-ledger): configuration names the JWKS, which is followed only on the service's origin.
     const c = await this.#request('GET', '/.well-known/transparency-configuration', { headers: { Accept: 'application/json, application/cbor' } });
-    if (!c.ok) return this.#fail(c, 'fetching the service keys (neither /.well-known/scitt-keys nor transparency-configuration exists)');
+    if (!c.ok) return this.#fail(c, 'fetching the service keys (neither /.well-known/scitt-keys nor transparency-configuration exists)', true);
     const config = await readObject(c);
-    const jwksUri = config.get('jwks_uri') ?? config.get('jwksUri');
-    if (typeof jwksUri !== 'string') throw new ScittError('ERR_SCRAPI_FAILED', 'transparency-configuration has no jwks_uri: cannot find the service keys');
+    const named = config.get('jwks_uri') ?? config.get('jwksUri');
+    if (typeof named !== 'string') throw new ScittError('ERR_SCRAPI_FAILED', 'transparency-configuration has no jwks_uri: cannot find the service keys');
+    const jwksUri = this.#abs(named, "transparency-configuration's jwks_uri");
     const j = await this.#request('GET', jwksUri, { headers: { Accept: 'application/json' } });
-    if (!j.ok) return this.#fail(j, `fetching the JWK Set at ${jwksUri}`);
-    const set = JSON.parse(new TextDecoder().decode(await body(j, 'the JWK Set'))) as { keys?: unknown[] };
-    if (!Array.isArray(set.keys)) throw new ScittError('ERR_SCRAPI_FAILED', `${jwksUri} is not a JWK Set ({"keys": [...]})`);
+    if (!j.ok) return this.#fail(j, `fetching the JWK Set at ${jwksUri}`, true);
+    let set: { keys?: unknown[] };
+    try {
+      set = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await body(j, 'the JWK Set'))) as { keys?: unknown[] };
+    } catch (e) {
+      if (e instanceof ScittError) throw e;
+      // the parser's message quotes the body: not repeated
+      throw new ScittError('ERR_SCRAPI_FAILED', `${jwksUri} did not answer with JSON; expected a JWK Set ({"keys": [...]})`);
+    }
+    if (!Array.isArray(set?.keys)) throw new ScittError('ERR_SCRAPI_FAILED', `${jwksUri} is not a JWK Set ({"keys": [...]})`);
     return set.keys.map((k) => {
       const jwk = k as { kid?: string };
       const key = fromJwk(jwk as never);
@@ -168,14 +184,15 @@ export class ScrapiClient {
     const r = await this.#request('POST', '/entries', { body: statement, headers, deadline });
     if (r.status === 201) {
       const receipt = await body(r, 'the response');
-      const location = this.#abs(r.headers.get('location') ?? '');
+      const location = this.#abs(r.headers.get('location') ?? '', 'the Location of the registered entry');
       return { entryId: lastSegment(location), receipt, location };
     }
     if (r.status === 303) {
       await discard(r);
       const location = r.headers.get('location');
       if (!location) throw new ScittError('ERR_SCRAPI_FAILED', 'the service answered 303 without a Location to poll');
-      const abs = this.#abs(location);
+      // polled only on the service's origin: a receipt from anywhere else is never taken
+      const abs = this.#abs(location, 'the Location to poll for the receipt');
       if (o.wait === false) return { entryId: lastSegment(abs), location: abs };
       return this.#poll(abs, deadline, r.headers.get('retry-after'));
     }
@@ -206,7 +223,7 @@ export class ScrapiClient {
     const body = await readObject(accepted);
     const operationId = body.get('operationId') ?? body.get('OperationId');
     if (typeof operationId !== 'string') throw new ScittError('ERR_SCRAPI_FAILED', 'the service answered 202 Accepted without an operationId');
-    const opLocation = this.#abs(accepted.headers.get('location') ?? `/operations/${operationId}`);
+    const opLocation = this.#abs(accepted.headers.get('location') ?? `/operations/${operationId}`, 'the Location of the operation');
     if (!wait) return { entryId: operationId, location: opLocation };
     let delay = parseRetryAfter(accepted.headers.get('retry-after')) ?? 500;
     for (;;) {
@@ -222,7 +239,7 @@ export class ScrapiClient {
       }
       if (status === 'failed') {
         const err = op.get('error') ?? op.get('Error');
-        const msg = err instanceof Map ? `${String(err.get('code') ?? '')} ${String(err.get('message') ?? '')}`.trim() : 'no reason given';
+        const msg = err instanceof Map ? serverWords(`${String(err.get('code') ?? '')} ${String(err.get('message') ?? '')}`.trim()) : 'no reason given';
         throw new ScrapiError(400, 'Rejected', `operation ${operationId} failed: ${msg}`);
       }
       if (status !== 'succeeded') throw new ScittError('ERR_SCRAPI_FAILED', `operation ${operationId} has unknown status "${status}"`);
@@ -259,7 +276,12 @@ export class ScrapiClient {
   async json<T>(method: 'GET' | 'POST', path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<T> {
     const r = await this.#request(method, path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
     if (!r.ok) return this.#fail(r, `${method} ${path}`);
-    return JSON.parse(new TextDecoder().decode(await body(r, `${method} ${path}`))) as T;
+    try {
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await body(r, `${method} ${path}`))) as T;
+    } catch (e) {
+      if (e instanceof ScittError) throw e;
+      throw new ScittError('ERR_SCRAPI_FAILED', `${method} ${path}: the service did not answer with JSON`);
+    }
   }
 
   /** The latest signed tree head (embedded service). */

@@ -5,6 +5,13 @@
  * `upload_url` template; downloads ask the asset endpoint for application/octet-stream and follow
  * GitHub's redirect to the file.
  *
+ * Origins: API calls follow redirects only on the API's origin; `upload_url` must be on the API's
+ * origin (or its upload host, uploads.github.com for api.github.com). Only an asset's bytes may come from another
+ * (HTTPS) origin — GitHub serves them from its storage hosts — and such bytes are taken only where
+ * they are verified afterwards: against the digest the API records for the asset, by the digest the
+ * gate computes itself, or by signature and receipts when discovered. A stored statement is merged
+ * and saved again only when its bytes are the API-recorded digest's.
+ *
  * An asset is never overwritten in place (GitHub has no such operation). Adding receipts to a stored
  * statement goes: upload the merged statement under a staging name that discovery also reads
  * (`<asset>.<random16>.scitt`), delete the old asset, rename the staging asset to the old name — at
@@ -16,7 +23,7 @@ import { Octokit } from '@octokit/rest';
 import { type ErrorCode, StorageError } from '../errors.ts';
 import { hashAlgorithm } from '../statement/profile.ts';
 import { checkArtifact } from './artifact.ts';
-import { RequestCounter, type FetchLike, adviceForStatus, codeForStatus, countingFetch, networkError, parseJson, readLimited, DEFAULT_TIMEOUT_MS } from './http.ts';
+import { RequestCounter, type FetchLike, adviceForStatus, codeForStatus, countingFetch, isLoopbackHost, networkError, originFetch, parseJson, readLimited, DEFAULT_TIMEOUT_MS } from './http.ts';
 import { alternateStatementName, assertPlainName, isStatementNameFor } from './naming.ts';
 import { type ExistingObject, placeStatements } from './plan.ts';
 import { type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, prepareItems, sha256Hex } from './statements.ts';
@@ -106,6 +113,7 @@ export class GitHubReleaseStore implements StatementStore {
   readonly #limits: StorageLimits;
   readonly #timeoutMs: number;
   readonly #fetch: FetchLike;
+  readonly #baseUrl: string | undefined;
   readonly #counter = new RequestCounter();
 
   constructor(options: GitHubReleaseStoreOptions) {
@@ -116,6 +124,7 @@ export class GitHubReleaseStore implements StatementStore {
     this.#limits = storageLimits(options.limits);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#baseUrl = options.baseUrl;
     this.#octokit =
       options.octokit ??
       new Octokit({
@@ -132,9 +141,42 @@ export class GitHubReleaseStore implements StatementStore {
     return this.#counter.requests;
   }
 
-  /** Per-request options: a counting fetch bounding bodies to `max`, the timeout; the body handed back raw. */
-  #opts(max: number) {
-    return { fetch: countingFetch(this.#counter, max, this.#fetch), signal: AbortSignal.timeout(this.#timeoutMs), parseSuccessResponseBody: false };
+  /**
+   * Per-request options: a counting fetch bounding bodies to `max`, the timeout; the body handed back
+   * raw. Redirects stay on the origin, except for asset bytes (`bytes` given), whose `crossed` then says so.
+   */
+  #opts(max: number, bytes?: { crossed: boolean }) {
+    const allowCross = () => {
+      if (!bytes) return false;
+      bytes.crossed = true;
+      return true;
+    };
+    const fetch = originFetch(this.#fetch, allowCross, () => this.#counter.requests++);
+    return { fetch: countingFetch(this.#counter, max, fetch), signal: AbortSignal.timeout(this.#timeoutMs), parseSuccessResponseBody: false };
+  }
+
+  /** The API's origin: given, or the client's own default (GHES clients carry theirs). */
+  get #apiOrigin(): string {
+    const defaults = (this.#octokit.request as { endpoint?: { DEFAULTS?: { baseUrl?: string } } }).endpoint?.DEFAULTS?.baseUrl;
+    return new URL(this.#baseUrl ?? defaults ?? 'https://api.github.com').origin;
+  }
+
+  /**
+   * upload_url is named by the API's answer: used only on the API's origin, on GitHub's upload host
+   * beside an https://api.<domain> API (uploads.github.com, uploads.<tenant>.ghe.com), or — for an API
+   * on loopback (a local server speaking GitHub's protocol) — on loopback.
+   */
+  #checkUploadUrl(uploadUrl: string): void {
+    const api = new URL(this.#apiOrigin);
+    let url: URL;
+    try {
+      url = new URL(uploadUrl.replace(/\{[^}]*\}$/, ''));
+    } catch {
+      throw new StorageError('ERR_STORAGE_PROTOCOL', `the release's upload_url is not a URL; refused`);
+    }
+    const uploadsHost = api.protocol === 'https:' && api.hostname.startsWith('api.') && url.protocol === 'https:' && url.host === `uploads.${api.host.slice(4)}`;
+    if (url.origin === api.origin || uploadsHost || (isLoopbackHost(api.host) && isLoopbackHost(url.host))) return;
+    throw new StorageError('ERR_ORIGIN', `the release's upload_url points at ${url.origin}, not ${api.origin} or its upload host: assets (and the token) go only there; refused`);
   }
 
   async #body(data: unknown, max: number, what: string): Promise<Uint8Array> {
@@ -216,19 +258,32 @@ export class GitHubReleaseStore implements StatementStore {
     return all;
   }
 
-  /** Downloads an asset (at most `max` bytes) through the API, which redirects to the file. */
-  async download(asset: ReleaseAsset, max: number): Promise<Uint8Array> {
+  /**
+   * Downloads an asset (at most `max` bytes) through the API, which redirects to the file. Bytes must
+   * match the digest the API records for the asset, when it records one. Bytes that came from another
+   * origin without such a digest are refused when `saved` (they would be stored again unverified);
+   * otherwise the caller verifies them (by signature and receipts, or by digest).
+   */
+  async download(asset: ReleaseAsset, max: number, o: { saved?: boolean } = {}): Promise<Uint8Array> {
     if (asset.size > max) throw new StorageError('ERR_STORAGE_LIMIT', `release asset ${asset.name} is ${asset.size} bytes; at most ${max} are read`);
-    return this.#call(`downloading ${asset.name}`, async () => {
+    const route = { crossed: false };
+    const bytes = await this.#call(`downloading ${asset.name}`, async () => {
       const res = await this.#octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
         owner: this.#owner,
         repo: this.#repo,
         asset_id: asset.id,
         headers: { accept: 'application/octet-stream' },
-        request: this.#opts(max),
+        request: this.#opts(max, route),
       });
       return this.#body(res.data, max, `release asset ${asset.name}`);
     });
+    if (asset.digest && asset.digest.toLowerCase() !== `sha256:${sha256Hex(bytes)}`) {
+      throw new StorageError('ERR_STORAGE_PROTOCOL', `release asset ${asset.name} downloads as sha256:${sha256Hex(bytes)} but GitHub records ${asset.digest}; refused`);
+    }
+    if (route.crossed && !asset.digest && o.saved) {
+      throw new StorageError('ERR_ORIGIN', `release asset ${asset.name} was served from another origin and the API records no digest to check it against; it is not merged and saved again`);
+    }
+    return bytes;
   }
 
   /** SHA-256 of an asset's bytes, streamed (any size), checked against GitHub's own digest when it gives one. */
@@ -242,7 +297,8 @@ export class GitHubReleaseStore implements StatementStore {
         repo: this.#repo,
         asset_id: asset.id,
         headers: { accept: 'application/octet-stream' },
-        request: this.#opts(Number.MAX_SAFE_INTEGER),
+        // the bytes may come from GitHub's storage host: the digest is computed here, from them
+        request: this.#opts(Number.MAX_SAFE_INTEGER, { crossed: false }),
       });
       const hash = createHash('sha256');
       for await (const chunk of res.data as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
@@ -275,6 +331,7 @@ export class GitHubReleaseStore implements StatementStore {
    * failure is reported as ERR_STORAGE_INCOMPLETE.
    */
   async #upload(release: Release, name: string, bytes: Uint8Array, mediaType: string): Promise<ReleaseAsset> {
+    this.#checkUploadUrl(release.upload_url);
     try {
       const res = await this.#octokit.request({
         method: 'POST',
@@ -364,7 +421,7 @@ export class GitHubReleaseStore implements StatementStore {
     const existing: ExistingObject[] = [];
     for (const a of assets.filter((x) => isStatementNameFor(artifact.name, x.name))) {
       const readable = a.state === 'uploaded' && a.size <= this.#limits.statementBytes;
-      existing.push({ name: a.name, ...(readable ? { bytes: await this.download(a, this.#limits.statementBytes) } : {}) });
+      existing.push({ name: a.name, ...(readable ? { bytes: await this.download(a, this.#limits.statementBytes, { saved: true }) } : {}) });
     }
     const placements = placeStatements(artifact.name, prepared, existing);
 

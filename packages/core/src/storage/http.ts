@@ -124,3 +124,84 @@ export function networkError(what: string, cause: unknown): StorageError {
   }
   return new StorageError('ERR_STORAGE_UNAVAILABLE', `${what} failed: ${reason} — the server could not be reached or dropped the connection`, { cause });
 }
+
+// ---------------------------------------------------------------------------------------------
+// origins: a client follows a URL a server names (redirect, Location, jwks_uri) only on the origin
+// it was given, and fetches trust material over plain HTTP only from loopback
+
+/** localhost, 127.0.0.0/8 and ::1 (with or without brackets and port). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[([^\]]*)\](:\d+)?$/, '$1').replace(/^([^:]*):\d+$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/**
+ * `candidate` (absolute, or relative to `base`) as a URL, refused with ERR_ORIGIN unless it is on
+ * `base`'s origin: a server can point its client only at itself.
+ */
+export function onOrigin(base: string | URL, candidate: string, what: string, make: (message: string) => Error = (m) => new StorageError('ERR_ORIGIN', m)): URL {
+  const b = new URL(base);
+  let url: URL;
+  try {
+    url = new URL(candidate, b);
+  } catch {
+    throw make(`${what} is not a URL; refused`);
+  }
+  if (url.origin !== b.origin) {
+    throw make(`${what} points at ${url.origin}, not ${b.origin}: a client follows URLs a server names only on the origin it was given; refused`);
+  }
+  return url;
+}
+
+/** Trust material (keys) only over HTTPS, or plain HTTP to loopback; refused with ERR_INSECURE_URL otherwise. */
+export function assertTrustUrl(url: URL, what: string, make: (message: string) => Error = (m) => new StorageError('ERR_INSECURE_URL', m)): void {
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && isLoopbackHost(url.host)) return;
+  throw make(
+    `${what} ${url.origin} is not HTTPS: keys fetched over plain HTTP can be swapped by anyone on the path, who could then forge receipts; ` +
+      'use https://, or pin the keys from a file (scitt keys --ts URL --out ts-keys.cbor, reviewed and committed)',
+  );
+}
+
+/** A server's own words (problem title/detail) for a message: control characters escaped, at most 200 characters. */
+export function serverWords(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
+}
+
+/**
+ * A fetch that follows redirects itself (at most `max`): on the original origin always; to another
+ * origin only when `crossOrigin(url)` allows it (bytes that are verified by digest or signature
+ * afterwards), and then without the Authorization header. Anything else is refused with ERR_ORIGIN.
+ */
+export function originFetch(base: FetchLike, crossOrigin: (from: URL, to: URL, init: RequestInit | undefined) => boolean = () => false, onRedirect: () => void = () => {}, max = 5): FetchLike {
+  return async (input, init) => {
+    const from = new URL(String(input));
+    let url = from;
+    const origin = url.origin;
+    let request: RequestInit | undefined = init;
+    for (let hop = 0; ; hop++) {
+      const res = await base(url.href, { ...request, redirect: 'manual' });
+      if (res.status < 300 || res.status > 399 || res.status === 304 || !res.headers.get('location')) return res;
+      await res.body?.cancel().catch(() => undefined);
+      if (hop >= max) throw new StorageError('ERR_STORAGE_PROTOCOL', `more than ${max} redirects from ${origin}; refused`);
+      const next = new URL(res.headers.get('location')!, url);
+      onRedirect();
+      if (next.origin !== origin) {
+        if (!crossOrigin(from, next, request) || (next.protocol !== 'https:' && !isLoopbackHost(next.host))) {
+          throw new StorageError('ERR_ORIGIN', `${origin} redirected to ${next.origin}: a client follows redirects only on the origin it was given; refused`);
+        }
+        const headers = new Headers(request?.headers);
+        headers.delete('authorization');
+        request = { ...request, headers };
+      }
+      // 303, and 301/302 after POST, turn into GET without a body (RFC 9110 §15.4)
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && request?.method === 'POST')) {
+        const { body: _drop, ...rest } = request ?? {};
+        request = { ...rest, method: 'GET' };
+      }
+      url = next;
+    }
+  };
+}

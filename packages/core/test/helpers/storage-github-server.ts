@@ -50,7 +50,7 @@ export interface GitHubServerOptions {
   token?: string;
   /** a token that may read but not write (403 on POST/PATCH/DELETE) */
   readOnlyToken?: string;
-  /** include GitHub's asset `digest` field */
+  /** include GitHub's asset `digest` field, as github.com does (default true) */
   digests?: boolean;
 }
 
@@ -119,7 +119,7 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
     content_type: a.content_type,
     state: a.state,
     size: a.bytes.length,
-    ...(options.digests ? { digest: `sha256:${createHash('sha256').update(a.bytes).digest('hex')}` } : {}),
+    ...(options.digests !== false ? { digest: `sha256:${createHash('sha256').update(a.bytes).digest('hex')}` } : {}),
     download_count: 0,
     browser_download_url: downloadUrl(a),
   });

@@ -8,10 +8,17 @@
  * Authentication is challenge-driven: a request goes out anonymously (or with the token already
  * held); a 401 with `WWW-Authenticate: Basic` is retried with the credentials, one with `Bearer`
  * after asking the token service for a token scoped `repository:<name>:pull[,push]`.
+ *
+ * Origins: redirects, upload Locations and `Link` pages are followed only on the registry's origin,
+ * except GET/HEAD of content named by digest (blobs and manifests `sha256:…`, which registries serve
+ * from storage hosts and which are checked against that digest here), and the token service the
+ * registry's Bearer challenge names (the Docker token protocol puts it elsewhere, e.g. Docker Hub's;
+ * HTTPS only when credentials go there). A manifest named by tag is identified by the digest of the
+ * bytes fetched, never by a digest header the registry claims.
  */
 import { createHash } from 'node:crypto';
 import { StorageError } from '../../errors.ts';
-import { DEFAULT_TIMEOUT_MS, type FetchLike, RequestCounter, adviceForStatus, codeForStatus, networkError, parseJson, readResponse } from '../http.ts';
+import { DEFAULT_TIMEOUT_MS, type FetchLike, RequestCounter, adviceForStatus, codeForStatus, networkError, onOrigin, originFetch, parseJson, readResponse } from '../http.ts';
 import type { StorageLimits } from '../types.ts';
 import { type Challenge, type RegistryCredentials, basicAuthorization, parseChallenges } from './auth.ts';
 import { type Descriptor, MANIFEST_ACCEPT, OCI_INDEX, isSha256Digest, readDescriptor, referrersTag } from './media-types.ts';
@@ -66,10 +73,13 @@ export class RegistryClient {
     this.#plainHttp = o.plainHttp ?? isLoopback(o.registry);
     this.#base = `${this.#plainHttp ? 'http' : 'https'}://${registryHost(o.registry)}`;
     this.#credentials = o.credentials;
-    this.#fetch = o.fetch ?? globalThis.fetch;
     this.#timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#limits = o.limits;
     this.counter = o.counter ?? new RequestCounter();
+    // another origin only for content addressed by digest, which is checked against it after the read
+    const contentAddressed = (from: URL, _to: URL, init: RequestInit | undefined) =>
+      (init?.method === 'GET' || init?.method === 'HEAD') && /\/(blobs|manifests)\/sha256:[0-9a-f]{64}$/.test(from.pathname);
+    this.#fetch = originFetch(o.fetch ?? globalThis.fetch, contentAddressed, () => this.counter.requests++);
     if (o.credentials?.registryToken) this.#authorization = `Bearer ${o.credentials.registryToken}`;
   }
 
@@ -85,11 +95,11 @@ export class RegistryClient {
     this.counter.requests++;
     let res: Response;
     try {
-      res = await this.#fetch(url, { method, headers, ...(body ? { body } : {}), redirect: 'follow', signal: AbortSignal.timeout(this.#timeoutMs) });
+      res = await this.#fetch(url, { method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(this.#timeoutMs) });
     } catch (e) {
+      if (e instanceof StorageError) throw e;
       throw networkError(`${method} ${url.split('?')[0]}`, e);
     }
-    if (res.redirected) this.counter.requests++;
     return res;
   }
 
@@ -186,8 +196,16 @@ export class RegistryClient {
     return new StorageError(codeForStatus(res.status), `${what} on ${this.name} failed with HTTP ${res.status}${detail}${advice ? ` — ${advice}` : ''}`, { status: res.status });
   }
 
-  /** The descriptor of a manifest by tag or digest (HEAD), or undefined when it does not exist. */
+  /**
+   * The descriptor of a manifest, or undefined when it does not exist. By digest, a HEAD whose digest
+   * must be that one; by tag, the manifest itself, identified by the digest of its bytes: a digest a
+   * registry claims for a tag (Docker-Content-Digest) is never taken as the artifact's identity.
+   */
   async resolve(reference: string): Promise<Descriptor | undefined> {
+    if (!isSha256Digest(reference)) {
+      const m = await this.manifest(reference, MANIFEST_ACCEPT);
+      return m && { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
+    }
     const res = await this.#send('HEAD', this.#url(`manifests/${reference}`), 'pull', { accept: MANIFEST_ACCEPT });
     if (res.status === 404) return undefined;
     if (!res.ok) throw await this.#fail(res, `resolving ${reference}`);
@@ -249,7 +267,7 @@ export class RegistryClient {
     await post.body?.cancel().catch(() => undefined);
     const location = post.headers.get('location');
     if (!location) throw new StorageError('ERR_STORAGE_PROTOCOL', `${this.name} opened a blob upload without a Location`);
-    const upload = new URL(location, this.#base);
+    const upload = onOrigin(this.#base, location, `the blob upload Location of ${this.name}`);
     upload.searchParams.set('digest', digest);
     let put: Response;
     try {
@@ -298,7 +316,7 @@ export class RegistryClient {
       descriptors.push(...this.#indexDescriptors(await readResponse(res, this.#limits.documentBytes, `referrers of ${digest}`), `referrers of ${digest}`));
       if (descriptors.length > this.#limits.statements * 10) throw new StorageError('ERR_STORAGE_LIMIT', `${this.name} lists more than ${this.#limits.statements * 10} referrers of ${digest}`);
       const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
-      url = next ? new URL(next[1]!, url).href : undefined;
+      url = next ? onOrigin(this.#base, new URL(next[1]!, url).href, `the next page of referrers of ${this.name}`).href : undefined;
     }
     return { descriptors, filtered };
   }
