@@ -165,7 +165,6 @@ export function assertTrustUrl(url: URL, what: string, make: (message: string) =
 
 /** A server's own words (problem title/detail) for a message: control characters escaped, at most 200 characters. */
 export function serverWords(s: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
