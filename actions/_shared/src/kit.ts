@@ -39,13 +39,45 @@ export function secretInput(name: string): string | undefined {
 
 export class InputError extends Error {}
 
+/**
+ * Text from statements and stores (iss, sub, names, URLs, messages quoting them) put on one line:
+ * control characters, newlines among them, are shown escaped, so no part can start a line of its
+ * own in the log — a forged annotation, workflow command (`::error::`) or report line.
+ */
+export function oneLine(text: string): string {
+  const escaped = String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // a workflow command is a line that starts with `::`
+  return escaped.startsWith('::') ? ` ${escaped}` : escaped;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * A job-summary cell or note from untrusted parts: one line, HTML-escaped, and every character
+ * Markdown gives a meaning (links, emphasis, tables, headings, code, images, autolinks) written as a
+ * character reference, so it shows as the text it is and cannot forge a row, a link or a heading.
+ */
+export function summaryText(text: string): string {
+  return oneLine(text).replace(/[&<>"'\\`*_{}[\]()#+\-.!|~:@]/g, (c) => HTML_ESCAPES[c] ?? `&#${c.charCodeAt(0)};`);
+}
+
+/** core.info for lines that carry untrusted parts. */
+export function info(message: string): void {
+  core.info(oneLine(message));
+}
+
+/** An annotation whose message and title carry untrusted parts. */
+export function annotate(kind: 'error' | 'warning' | 'notice', message: string, title: string): void {
+  core[kind](oneLine(message), { title: oneLine(title) });
+}
+
 export async function runAction(name: string, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (e) {
     const err = e as Error;
     const code = isScittError(e) ? ` [${e.code}]` : '';
-    core.setFailed(`${name}: ${err.message}${code}`);
+    core.setFailed(oneLine(`${name}: ${err.message}${code}`));
     if (process.env.RUNNER_DEBUG === '1' && err.stack) core.debug(err.stack);
   }
 }
@@ -66,9 +98,10 @@ const HEAD: (keyof SummaryRow)[] = ['subject', 'digest', 'evidence', 'issuer', '
 /** The job summary: one table, a row per artifact statement. */
 export async function writeSummary(title: string, rows: SummaryRow[], notes: string[] = []): Promise<void> {
   if (!boolInput('show-summary', true)) return;
-  const s = core.summary.addHeading(title, 3);
-  s.addTable([HEAD.map((h) => ({ data: h, header: true })), ...rows.map((r) => HEAD.map((h) => r[h] || '—'))]);
-  for (const n of notes) s.addRaw(`\n${n}\n`);
+  // every cell and note is escaped: they quote statements and stores, which anyone can write
+  const s = core.summary.addHeading(summaryText(title), 3);
+  s.addTable([HEAD.map((h) => ({ data: h, header: true })), ...rows.map((r) => HEAD.map((h) => (r[h] ? summaryText(r[h]) : '—')))]);
+  for (const n of notes) s.addRaw(`\n${summaryText(n)}\n`);
   await s.write();
 }
 

@@ -11,7 +11,7 @@ import {
   resolveSubjectPaths,
   isStatementAbout,
 } from '@scitt-actions/core';
-import { InputError, listInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
+import { InputError, info, listInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions, targetSpec } from '../../_shared/src/stores.ts';
 
 void runAction('attach-receipt', async () => {
@@ -20,7 +20,7 @@ void runAction('attach-receipt', async () => {
   if (target !== 'files') {
     // a release or an image: each statement goes to the artifact its subject pins (an asset of that name, or the image)
     const stored = await attachStatements(targetSpec(target), statements.flatMap((s) => s.items), storageOptions());
-    for (const o of stored) core.info(`${o.status}: ${o.location}`);
+    for (const o of stored) info(`${o.status}: ${o.location}`);
     core.setOutput('locations', JSON.stringify(stored.map((o) => ({ name: o.name, digest: o.digest, locationURI: o.location, objectType: o.mediaType }))));
     await writeSummary(
       'SCITT statements attached',
@@ -43,7 +43,7 @@ void runAction('attach-receipt', async () => {
     const objects = await store.attach(artifactRef(a.name, a.digest.sha256), mine.flatMap((s) => s.items));
     stored.push(...objects);
     for (const o of objects) {
-      core.info(`${o.status}: ${o.location}`);
+      info(`${o.status}: ${o.location}`);
       rows.push({ subject: a.name, digest: shortDigest(a.digest.sha256), evidence: o.kind === 'evidence' ? o.mediaType : '', issuer: '', service: '', entry: '', registered: '', verdict: `${o.kind} ${o.status}` });
     }
   }

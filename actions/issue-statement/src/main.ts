@@ -9,7 +9,7 @@ import {
   loadKey,
   loadX509Trust,
 } from '@scitt-actions/core';
-import { InputError, boolInput, listInput, optionalInput, runAction, secretInput, shortDigest, writeSummary } from '../../_shared/src/kit.ts';
+import { InputError, boolInput, info, listInput, optionalInput, runAction, secretInput, shortDigest, writeSummary } from '../../_shared/src/kit.ts';
 
 async function signer(): Promise<IssuerSigner> {
   const mode = core.getInput('signing') || 'keyless';
@@ -52,7 +52,7 @@ void runAction('issue-statement', async () => {
   core.setOutput('statement-paths', issued.map((s) => s.statementPath).join('\n'));
   core.setOutput('scai-references', JSON.stringify(issued.flatMap((s) => [s.scai.statement, s.scai.evidence])));
   core.setOutput('subject-digests', JSON.stringify(subjects.map((s) => ({ name: s.name, digest: `sha256:${s.digest.sha256}` }))));
-  for (const s of issued) core.info(`${s.statementPath}: ${s.kind} (${s.format}, ${s.placement}) about ${s.subject.name}`);
+  for (const s of issued) info(`${s.statementPath}: ${s.kind} (${s.format}, ${s.placement}) about ${s.subject.name}`);
   await writeSummary(
     'SCITT statements issued',
     issued.map((s) => ({ subject: s.subject.name, digest: shortDigest(s.subject.digest.sha256), evidence: `${s.kind} (${s.placement})`, issuer: s.iss, service: '', entry: '', registered: '', verdict: 'signed' })),

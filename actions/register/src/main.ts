@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { writeFile, readFile } from 'node:fs/promises';
 import { ScrapiClient, attachReceipts, parseSignedStatement, resolveSubjectPaths, subjectSha256 } from '@scitt-actions/core';
-import { InputError, boolInput, listInput, runAction, secretInput, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
+import { InputError, boolInput, info, listInput, runAction, secretInput, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 
 void runAction('register', async () => {
   const patterns = listInput('statement-path', { required: true });
@@ -10,7 +10,7 @@ void runAction('register', async () => {
   if (!Number.isFinite(timeout) || timeout <= 0) throw new InputError(`timeout must be a number of seconds, got "${core.getInput('timeout')}"`);
   const token = secretInput('token');
   const url = core.getInput('transparency-service', { required: true });
-  const client = new ScrapiClient({ url, ...(token ? { token } : {}), onNote: (m) => core.info(m) });
+  const client = new ScrapiClient({ url, ...(token ? { token } : {}), onNote: (m) => info(m) });
   const wait = boolInput('wait', true);
   const receipts: string[] = [];
   const entries: string[] = [];
@@ -28,7 +28,7 @@ void runAction('register', async () => {
       receipts.push(`${base}.receipt`);
       transparent.push(`${base}.scitt`);
     }
-    core.info(`${path}: entry ${r.entryId}${r.receipt ? '' : ' (pending: resolve later with the entry id)'}`);
+    info(`${path}: entry ${r.entryId}${r.receipt ? '' : ' (pending: resolve later with the entry id)'}`);
     const digest = subjectSha256(statement.sub);
     rows.push({ subject: statement.sub, digest: digest ? shortDigest(digest) : '', evidence: String(statement.hashEnvelope?.preimageContentType ?? statement.contentType ?? ''), issuer: statement.iss, service: url, entry: r.entryId.slice(0, 16), registered: r.receipt ? new Date().toISOString() : 'pending', verdict: r.receipt ? 'receipted' : 'pending' });
   }

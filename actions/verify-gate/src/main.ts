@@ -17,7 +17,7 @@ import {
   loadX509Trust,
   runGate,
 } from '@scitt-actions/core';
-import { InputError, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
+import { InputError, annotate, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions } from '../../_shared/src/stores.ts';
 
 const KINDS: readonly EvidenceKind[] = ['sbom', 'provenance', 'in-toto', 'scan'];
@@ -108,7 +108,7 @@ void runAction('verify-gate', async () => {
   core.setOutput('verified', String(report.ok));
   core.setOutput('report-path', reportPath);
   for (const a of report.artifacts) {
-    for (const p of a.problems) (mode === 'enforce' ? core.error : core.warning)(p, { title: `release gate: ${a.artifact.name}` });
+    for (const p of a.problems) annotate(mode === 'enforce' ? 'error' : 'warning', p, `release gate: ${a.artifact.name}`);
   }
   await writeSummary(`SCITT release gate: ${report.ok ? 'passed' : mode === 'audit' ? 'would refuse (audit mode)' : 'refused'}`, rows(report));
   if (!report.ok && mode === 'enforce') core.setFailed(`the release gate refused ${report.artifacts.filter((a) => !a.ok).length} of ${report.artifacts.length} artifact(s); see the annotations and the job summary`);

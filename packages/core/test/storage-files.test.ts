@@ -121,7 +121,7 @@ describe('files beside the artifact', () => {
     ]);
     expect(hex(await readFile(join(dir, 'sboms', 'app-1.0.cdx.json')))).toBe(hex(SBOM));
     const found = await store.discover(artifact, { evidence: true });
-    expect(hex(found.statements[0]!.evidence?.bytes)).toBe(hex(SBOM));
+    expect(hex(await found.statements[0]!.evidence!.read())).toBe(hex(SBOM));
     expect(found.statements[0]!.evidence?.mediaType).toBe('application/vnd.cyclonedx+json');
     // without the option, evidence is not read
     expect((await store.discover(artifact)).statements[0]!.evidence).toBeUndefined();

@@ -50,7 +50,7 @@ describe('storage targets as the CLI and the actions name them', () => {
     expect((await readdir(dir)).sort()).toEqual(['app.cdx.json', 'app.tgz', 'app.tgz.scitt', 'lib.tgz', 'lib.tgz.scitt']);
     const found = await discoverStatements(join(dir, 'app.tgz'), { evidence: true });
     expect(found.statements.map((s) => hex(s.bytes))).toEqual([hex(app.transparent)]);
-    expect(hex(found.statements[0]!.evidence?.bytes)).toBe(hex(SBOM));
+    expect(hex(await found.statements[0]!.evidence!.read())).toBe(hex(SBOM));
   });
 
   it('attaches to a named artifact file only statements about it; refuses stray evidence', async () => {

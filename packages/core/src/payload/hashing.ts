@@ -6,7 +6,7 @@
  * call and is what makes thousands of small files fast.
  */
 import { createHash, hash as oneShot } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { type Stats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { PayloadError } from '../errors.ts';
 
@@ -42,24 +42,50 @@ export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/**
+ * Opened without blocking: a FIFO opens at once instead of waiting for a writer (and is then refused
+ * by fstat), so no path an attacker controls can hang the hashing.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
 function ioError(path: string, cause: unknown): PayloadError {
   const code = (cause as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new PayloadError('ERR_SUBJECT_NOT_FOUND', `${path} does not exist`, { cause });
   if (code === 'EISDIR') return new PayloadError('ERR_SUBJECT_DIRECTORY', `${path} is a directory; hash the files in it (e.g. ${path}/**)`, { cause });
+  // a socket cannot be opened at all
+  if (code === 'ENXIO') return notRegular(path, 'a socket');
   return new PayloadError('ERR_IO', `cannot read ${path}: ${code ?? String(cause)}`, { cause });
+}
+
+function fileType(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function notRegular(path: string, what: string): PayloadError {
+  return new PayloadError('ERR_SUBJECT_NOT_REGULAR', `${path} is ${what}, not a regular file; only regular files (or symlinks to them) are artifacts — name the file itself`);
+}
+
+/** Refuses what is not a regular file, by fstat of the open descriptor (what is read is what was checked). */
+function checkRegular(path: string, info: Stats): void {
+  if (info.isDirectory()) throw ioError(path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }));
+  if (!info.isFile()) throw notRegular(path, fileType(info));
 }
 
 /** Small file: one synchronous read into the shared buffer. Returns undefined when the file is larger than the buffer. */
 function hashSmallSync(path: string, buffer: Buffer): FileDigest | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, OPEN_FLAGS);
   } catch (cause) {
     throw ioError(path, cause);
   }
   try {
     const info = fstatSync(fd);
-    if (info.isDirectory()) throw ioError(path, Object.assign(new Error('EISDIR'), { code: 'EISDIR' }));
+    checkRegular(path, info);
     if (info.size > buffer.length) return undefined;
     const first = readSync(fd, buffer, 0, buffer.length, null);
     // the common case: one read returns the size fstat reported; hash it in one call
@@ -83,9 +109,16 @@ function hashSmallSync(path: string, buffer: Buffer): FileDigest | undefined {
 async function hashLarge(path: string, onBytes: (n: number) => void, signal: AbortSignal | undefined): Promise<FileDigest> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, OPEN_FLAGS);
   } catch (cause) {
     throw ioError(path, cause);
+  }
+  try {
+    // opened again after the small-file check: it may have been replaced meanwhile
+    checkRegular(path, await handle.stat());
+  } catch (cause) {
+    await handle.close();
+    throw cause instanceof PayloadError ? cause : ioError(path, cause);
   }
   const buffers = [Buffer.allocUnsafe(HASH_BUFFER_BYTES), Buffer.allocUnsafe(HASH_BUFFER_BYTES)] as const;
   const hash = createHash('sha256');

@@ -6,7 +6,7 @@
  * directory — or just the artifact and its `.scitt` files — has everything to verify offline.
  */
 import { createHash } from 'node:crypto';
-import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
+import { lstat, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ErrorCode, StorageError } from '../errors.ts';
@@ -14,8 +14,9 @@ import { hashAlgorithm } from '../statement/profile.ts';
 import { checkArtifact, sha256File } from './artifact.ts';
 import { assertPlainName, isStatementNameFor } from './naming.ts';
 import { type ExistingObject, placeStatements } from './plan.ts';
+import { hashRegular, readRegular } from './local-read.ts';
 import { createFile, locationSegments, replaceFile, resolveInside } from './safe-path.ts';
-import { type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, prepareItems, sha256Hex } from './statements.ts';
+import { DiscoveryBudget, type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, prepareItems, sha256Hex } from './statements.ts';
 import {
   type ArtifactRef,
   type DiscoverOptions,
@@ -61,24 +62,62 @@ export class FileStatementStore implements StatementStore {
     }
   }
 
-  /** The artifact's statement files: name → bytes (undefined when unreadable or too large: never replaced). */
-  async #existing(base: string, artifactName: string): Promise<{ objects: ExistingObject[]; skipped: SkippedObject[] }> {
+  /** The artifact's statement names, before any is read; too many is refused outright. */
+  async #names(base: string, artifactName: string): Promise<string[]> {
+    const names = (await readdir(base)).filter((n) => isStatementNameFor(artifactName, n)).sort();
+    if (names.length > this.#limits.statements) {
+      throw new StorageError('ERR_STORAGE_LIMIT', `${names.length} statement files for ${artifactName}; at most ${this.#limits.statements} are read`);
+    }
+    return names;
+  }
+
+  /**
+   * The artifact's statement files: name → bytes (undefined when unreadable, too large or past the
+   * budget: never replaced). Read one at a time, each no larger than the statement limit, without
+   * following symlinks or blocking on special files. With `keep` (discovery), each file is read into
+   * one scratch buffer and `keep` screens it at once, copying what it keeps: what is not a statement
+   * about the artifact never takes memory of its own, and what is kept is reserved against the budget.
+   */
+  async #existing(base: string, artifactName: string, budget?: DiscoveryBudget, keep?: (name: string, view: Uint8Array) => boolean): Promise<{ objects: ExistingObject[]; skipped: SkippedObject[] }> {
     const objects: ExistingObject[] = [];
     const skipped: SkippedObject[] = [];
-    const names = (await readdir(base)).filter((n) => isStatementNameFor(artifactName, n)).sort();
-    for (const name of names) {
+    let scratch: Buffer | undefined;
+    for (const name of await this.#names(base, artifactName)) {
       const path = join(base, name);
       const source = { store: this.kind, location: pathToFileURL(path).href, name };
-      const st = await lstat(path);
-      if (!st.isFile()) {
+      const st = await lstat(path).catch(() => undefined);
+      if (!st?.isFile()) {
         objects.push({ name });
-        skipped.push({ source, code: 'ERR_STORAGE_PATH', reason: st.isSymbolicLink() ? 'a symlink; statement files are read only when they are regular files' : 'not a regular file' });
-      } else if (st.size > this.#limits.statementBytes) {
+        skipped.push({ source, code: 'ERR_STORAGE_PATH', reason: st?.isSymbolicLink() ? 'a symlink; statement files are read only when they are regular files' : 'not a regular file' });
+        continue;
+      }
+      if (st.size > this.#limits.statementBytes) {
         objects.push({ name });
         skipped.push({ source, code: 'ERR_STORAGE_LIMIT', reason: `${st.size} bytes exceed the ${this.#limits.statementBytes}-byte statement limit` });
-      } else {
-        objects.push({ name, bytes: new Uint8Array(await readFile(path)) });
+        continue;
       }
+      if (budget && !budget.reserve(st.size)) {
+        objects.push({ name });
+        skipped.push({ source, ...budget.refusal(st.size) });
+        continue;
+      }
+      let bytes: Uint8Array;
+      try {
+        if (keep && (scratch?.length ?? 0) <= st.size) scratch = Buffer.allocUnsafe(Math.min(this.#limits.statementBytes, Math.max(st.size, 1024 * 1024)) + 1);
+        bytes = await readRegular(path, { what: 'statement', maxBytes: Math.min(st.size, this.#limits.statementBytes) }, keep ? scratch : undefined);
+      } catch (e) {
+        budget?.release(st.size);
+        if (!(e instanceof StorageError)) throw e;
+        objects.push({ name });
+        skipped.push({ source, code: e.code, reason: e.message });
+        continue;
+      }
+      if (keep) {
+        if (!keep(name, bytes)) budget?.release(st.size);
+        objects.push({ name });
+        continue;
+      }
+      objects.push({ name, bytes });
     }
     return { objects, skipped };
   }
@@ -106,14 +145,16 @@ export class FileStatementStore implements StatementStore {
         if (!s.evidence) return undefined;
         const segments = evidenceSegments(s);
         const path = (await resolveInside(base, segments, false)) ?? join(base, ...segments);
-        let existing: Uint8Array | undefined;
+        let exists = false;
         if (await lstat(path).then(() => true, () => false)) {
-          existing = new Uint8Array(await readFile(path));
-          if (sha256Hex(existing) !== s.evidence.sha256) {
+          // hashed as a stream: a file already there is compared, never held
+          const there = await hashRegular(path, 'sha256', { what: 'evidence', maxBytes: this.#limits.evidenceBytes });
+          if (there.digest.toString('hex') !== s.evidence.sha256) {
             throw new StorageError('ERR_STORAGE_CONFLICT', `${path} exists and is not the evidence this statement names (its digest differs); it is not overwritten`);
           }
+          exists = true;
         }
-        return { s, segments, exists: existing !== undefined };
+        return { s, segments, exists };
       }),
     );
 
@@ -146,25 +187,44 @@ export class FileStatementStore implements StatementStore {
     const artifact = checkArtifact(artifactRef);
     assertPlainName(artifact.name, 'artifact name');
     const base = await this.#base();
-    const { objects, skipped } = await this.#existing(base, artifact.name);
-    if (objects.length > this.#limits.statements) {
-      throw new StorageError('ERR_STORAGE_LIMIT', `${objects.length} statement files for ${artifact.name}; at most ${this.#limits.statements} are read`);
-    }
-    const found: DiscoveredStatement[] = [];
-    for (const o of objects) {
-      if (!o.bytes) continue;
-      const source = { store: this.kind, location: pathToFileURL(join(base, o.name)).href, name: o.name };
-      const r = examineStatement(o.bytes, artifact, source, this.#limits);
-      if (r.statement) found.push(r.statement);
-      if (r.skipped) skipped.push(r.skipped);
-    }
+    const budget = new DiscoveryBudget(this.#limits);
+    let found: DiscoveredStatement[] = [];
+    const examined: SkippedObject[] = [];
+    const seen = new Map<string, DiscoveredStatement>();
+    // each file is screened as soon as it is read: only statements about the artifact stay held, and
+    // a byte-identical copy of one already held (a hard link, a copy) is dropped at once
+    const { skipped } = await this.#existing(base, artifact.name, budget, (name, view) => {
+      const source = { store: this.kind, location: pathToFileURL(join(base, name)).href, name };
+      const r = examineStatement(view, artifact, source, this.#limits);
+      if (r.skipped) examined.push(r.skipped);
+      if (!r.statement) return false;
+      const key = `${r.statement.id}:${sha256Hex(view)}`;
+      const twin = seen.get(key);
+      if (twin) {
+        examined.push({ source, code: 'ERR_STORAGE_DUPLICATE', reason: `the same bytes as ${twin.source.location}` });
+        return false;
+      }
+      // kept: its own copy, parsed again so nothing refers to the scratch buffer
+      const own = examineStatement(view.slice(), artifact, source, this.#limits).statement!;
+      seen.set(key, own);
+      found.push(own);
+      return true;
+    });
+    seen.clear();
+    skipped.push(...examined);
     const deduped = dedupeStatements(found);
     skipped.push(...deduped.skipped);
-    const statements = options.evidence ? await Promise.all(deduped.statements.map((s) => this.#withEvidence(base, s, skipped))) : deduped.statements;
+    for (const d of deduped.skipped) budget.release(found.find((f) => f.source === d.source)?.bytes.length ?? 0);
+    found = []; // what dedupe dropped is released from the budget: let it go from memory too
+    if (!options.evidence) return { artifact, statements: deduped.statements, skipped, requests: 0 };
+    // one at a time: each evidence file is hashed as a stream once whatever the number of statements naming it, and not held
+    const evidence = new EvidenceReader(base, this.#limits.evidenceBytes);
+    const statements: DiscoveredStatement[] = [];
+    for (const s of deduped.statements) statements.push(await this.#withEvidence(base, s, skipped, evidence));
     return { artifact, statements, skipped, requests: 0 };
   }
 
-  async #withEvidence(base: string, s: DiscoveredStatement, skipped: SkippedObject[]): Promise<DiscoveredStatement> {
+  async #withEvidence(base: string, s: DiscoveredStatement, skipped: SkippedObject[], evidence: EvidenceReader): Promise<DiscoveredStatement> {
     const he = s.statement.hashEnvelope;
     const h = he && hashAlgorithm(he.hashAlg);
     if (!he || !h || he.location === undefined || he.digest.length === 0) return s;
@@ -182,11 +242,52 @@ export class FileStatementStore implements StatementStore {
     if (!path || !st) return note('ERR_STORAGE_NOT_FOUND', `evidence of ${s.source.name} is not in ${base}`);
     const location = pathToFileURL(path).href;
     if (st.size > this.#limits.evidenceBytes) return note('ERR_STORAGE_LIMIT', `${st.size} bytes exceed the ${this.#limits.evidenceBytes}-byte evidence limit`, location);
-    const bytes = new Uint8Array(await readFile(path));
-    if (!createHash(h.node).update(bytes).digest().equals(he.digest)) {
-      return note('ERR_STORAGE_EVIDENCE', `does not hash to the payload of ${s.source.name}: not the evidence the statement names`, location);
-    }
+    const checked = await evidence.check(path, h.node, he.digest);
+    if (checked) return note(checked.code, checked.code === 'ERR_STORAGE_EVIDENCE' ? `does not hash to the payload of ${s.source.name}: not the evidence the statement names` : `evidence of ${s.source.name} not read: ${checked.reason}`, location);
+    const read = () => evidence.read(path, h.node, he.digest);
     const mediaType = typeof he.preimageContentType === 'string' ? he.preimageContentType : undefined;
-    return { ...s, evidence: { bytes, ...(mediaType ? { mediaType } : {}), source: { store: this.kind, location, name: he.location } } };
+    return { ...s, evidence: { read, ...(mediaType ? { mediaType } : {}), source: { store: this.kind, location, name: he.location } } };
+  }
+}
+
+/**
+ * Evidence files of one discovery: each is hashed as a stream (STREAM_CHUNK_BYTES at a time), once
+ * per file and algorithm however many statements name it, and nothing is held: the bytes are read
+ * only when asked for (the gate asks once a statement has verified), and checked again then.
+ */
+class EvidenceReader {
+  readonly #digests = new Map<string, Buffer>();
+  readonly #base: string;
+  readonly #maxBytes: number;
+
+  constructor(base: string, maxBytes: number) {
+    this.#base = base;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** undefined when the file hashes to `expected`; otherwise why not */
+  async check(path: string, algorithm: string, expected: Uint8Array): Promise<{ code: ErrorCode; reason: string } | undefined> {
+    try {
+      const st = await lstat(path);
+      const fileKey = `${algorithm}:${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+      let digest = this.#digests.get(fileKey);
+      if (!digest) {
+        digest = (await hashRegular(path, algorithm, { what: 'evidence', maxBytes: this.#maxBytes })).digest;
+        this.#digests.set(fileKey, digest);
+      }
+      return digest.equals(expected) ? undefined : { code: 'ERR_STORAGE_EVIDENCE', reason: 'digest differs' };
+    } catch (e) {
+      if (e instanceof StorageError) return { code: e.code, reason: e.message };
+      return { code: 'ERR_IO', reason: `cannot read evidence ${path} in ${this.#base}: ${(e as Error).message}` };
+    }
+  }
+
+  /** The bytes, read with the cap and checked against `expected` again: the file may have changed since discovery. */
+  async read(path: string, algorithm: string, expected: Uint8Array): Promise<Uint8Array> {
+    const bytes = await readRegular(path, { what: 'evidence', maxBytes: this.#maxBytes });
+    if (!createHash(algorithm).update(bytes).digest().equals(expected)) {
+      throw new StorageError('ERR_STORAGE_EVIDENCE', `evidence ${path} changed after discovery: it no longer hashes to the statement's payload`);
+    }
+    return bytes;
   }
 }

@@ -26,7 +26,7 @@ import { checkArtifact } from './artifact.ts';
 import { RequestCounter, type FetchLike, adviceForStatus, codeForStatus, countingFetch, isLoopbackHost, networkError, originFetch, parseJson, readLimited, DEFAULT_TIMEOUT_MS } from './http.ts';
 import { alternateStatementName, assertPlainName, isStatementNameFor } from './naming.ts';
 import { type ExistingObject, placeStatements } from './plan.ts';
-import { type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, prepareItems, sha256Hex } from './statements.ts';
+import { DiscoveryBudget, type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, prepareItems, sha256Hex } from './statements.ts';
 import {
   type ArtifactRef,
   type DiscoverOptions,
@@ -497,24 +497,32 @@ export class GitHubReleaseStore implements StatementStore {
       throw new StorageError('ERR_STORAGE_LIMIT', `${candidates.length} statement assets for ${artifact.name}; at most ${this.#limits.statements} are read`);
     }
     const found: DiscoveredStatement[] = [];
+    const budget = new DiscoveryBudget(this.#limits);
     await Promise.all(
       candidates.map(async (a) => {
         const source = { store: this.kind, location: a.browser_download_url, name: a.name };
         if (a.state !== 'uploaded') return void skipped.push({ source, code: 'ERR_STORAGE_INCOMPLETE', reason: `asset state is ${a.state}, not uploaded` });
         if (a.size > this.#limits.statementBytes) return void skipped.push({ source, code: 'ERR_STORAGE_LIMIT', reason: `${a.size} bytes exceed the ${this.#limits.statementBytes}-byte statement limit` });
-        const r = examineStatement(await this.download(a, this.#limits.statementBytes), artifact, source, this.#limits);
+        // reserved in asset order before any download starts: what is in flight and held stays within the budget
+        if (!budget.reserve(a.size)) return void skipped.push({ source, ...budget.refusal(a.size) });
+        const r = examineStatement(await this.download(a, Math.min(a.size, this.#limits.statementBytes)), artifact, source, this.#limits);
         if (r.statement) found.push(r.statement);
+        else budget.release(a.size);
         if (r.skipped) skipped.push(r.skipped);
       }),
     );
     found.sort((x, y) => candidates.findIndex((c) => c.name === x.source.name) - candidates.findIndex((c) => c.name === y.source.name));
     const deduped = dedupeStatements(found);
     skipped.push(...deduped.skipped);
-    const statements = options.evidence ? await Promise.all(deduped.statements.map((s) => this.#withEvidence(release, assets, s, skipped))) : deduped.statements;
+    if (!options.evidence) return { artifact, statements: deduped.statements, skipped, requests: this.#counter.requests - before };
+    // one at a time, each asset downloaded once however many statements name it, within the budget
+    const held = new Map<number, Uint8Array>();
+    const statements: DiscoveredStatement[] = [];
+    for (const s of deduped.statements) statements.push(await this.#withEvidence(release, assets, s, skipped, budget, held));
     return { artifact, statements, skipped, requests: this.#counter.requests - before };
   }
 
-  async #withEvidence(release: Release, assets: ReleaseAsset[], s: DiscoveredStatement, skipped: SkippedObject[]): Promise<DiscoveredStatement> {
+  async #withEvidence(release: Release, assets: ReleaseAsset[], s: DiscoveredStatement, skipped: SkippedObject[], budget: DiscoveryBudget, held: Map<number, Uint8Array>): Promise<DiscoveredStatement> {
     const he = s.statement.hashEnvelope;
     const h = he && hashAlgorithm(he.hashAlg);
     if (!he || !h || he.location === undefined || he.digest.length === 0) return s;
@@ -531,12 +539,18 @@ export class GitHubReleaseStore implements StatementStore {
     const asset = assets.find((a) => a.name === name);
     if (!asset) return note('ERR_STORAGE_NOT_FOUND', `evidence of ${s.source.name} (${name}) is not an asset of ${this.description}`);
     if (asset.size > this.#limits.evidenceBytes) return note('ERR_STORAGE_LIMIT', `${asset.size} bytes exceed the ${this.#limits.evidenceBytes}-byte evidence limit`, asset.browser_download_url);
-    const bytes = await this.download(asset, this.#limits.evidenceBytes);
+    let bytes = held.get(asset.id);
+    if (!bytes) {
+      if (!budget.reserve(asset.size)) return note('ERR_STORAGE_LIMIT', budget.refusal(asset.size).reason, asset.browser_download_url);
+      bytes = await this.download(asset, Math.min(asset.size, this.#limits.evidenceBytes));
+      held.set(asset.id, bytes);
+    }
     if (!createHash(h.node).update(bytes).digest().equals(he.digest)) {
       return note('ERR_STORAGE_EVIDENCE', `does not hash to the payload of ${s.source.name}: not the evidence the statement names`, asset.browser_download_url);
     }
     const mediaType = typeof he.preimageContentType === 'string' ? he.preimageContentType : undefined;
-    return { ...s, evidence: { bytes, ...(mediaType ? { mediaType } : {}), source: { store: this.kind, location: asset.browser_download_url, name } } };
+    const fetched = bytes;
+    return { ...s, evidence: { bytes, read: () => Promise.resolve(fetched), ...(mediaType ? { mediaType } : {}), source: { store: this.kind, location: asset.browser_download_url, name } } };
   }
 }
 

@@ -137,6 +137,38 @@ export function mergeStatements(existing: Uint8Array, incoming: Uint8Array): { b
   return { bytes: new Uint8Array(merged.buffer, merged.byteOffset, merged.byteLength), changed: true };
 }
 
+/**
+ * What one discovery may hold in memory (StorageLimits.discoveryBytes): each statement or evidence
+ * object is reserved before it is read or downloaded and released when it is dropped, so the memory
+ * a discovery takes is bounded however many objects an attacker adds beside an artifact, among
+ * release assets or as referrers. Reads are sequential (or a small pool) under it.
+ */
+export class DiscoveryBudget {
+  readonly total: number;
+  #left: number;
+
+  constructor(limits: StorageLimits) {
+    this.total = limits.discoveryBytes;
+    this.#left = limits.discoveryBytes;
+  }
+
+  /** Counts `bytes` as held and returns true, or returns false (nothing counted) when they do not fit. */
+  reserve(bytes: number): boolean {
+    if (!(bytes >= 0) || bytes > this.#left) return false;
+    this.#left -= bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#left = Math.min(this.total, this.#left + bytes);
+  }
+
+  /** the reason an object is skipped when it does not fit */
+  refusal(bytes: number): { code: ErrorCode; reason: string } {
+    return { code: 'ERR_STORAGE_LIMIT', reason: `${bytes} more bytes would take this discovery past its ${this.total}-byte memory budget (discoveryBytes); not read` };
+  }
+}
+
 export interface Examined {
   readonly statement?: DiscoveredStatement;
   readonly skipped?: SkippedObject;

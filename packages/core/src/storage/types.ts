@@ -53,7 +53,10 @@ export interface StorageSource {
 
 /** Evidence of a Hash Envelope statement, found in the store and checked against the statement's payload digest. */
 export interface DiscoveredEvidence {
-  readonly bytes: Uint8Array;
+  /** the bytes, when the store fetched them (release assets, OCI referrers); files leave evidence where it is */
+  readonly bytes?: Uint8Array;
+  /** the bytes: held ones, or a capped read of the file, checked against the statement's digest again */
+  readonly read: () => Promise<Uint8Array>;
   readonly mediaType?: string;
   readonly source: StorageSource;
 }
@@ -122,6 +125,11 @@ export interface StorageLimits {
   documentBytes: number;
   /** candidate statements considered for one artifact */
   statements: number;
+  /**
+   * statements and evidence one discovery holds in memory at once, however many objects the store
+   * offers (DiscoveryBudget, statements.ts): what would pass it is skipped, so the gate fails rather than grows
+   */
+  discoveryBytes: number;
 }
 
 export const DEFAULT_STORAGE_LIMITS: Readonly<StorageLimits> = Object.freeze({
@@ -129,6 +137,7 @@ export const DEFAULT_STORAGE_LIMITS: Readonly<StorageLimits> = Object.freeze({
   evidenceBytes: 64 * 1024 * 1024,
   documentBytes: 4 * 1024 * 1024,
   statements: 1000,
+  discoveryBytes: 96 * 1024 * 1024,
 });
 
 export function storageLimits(partial: Partial<StorageLimits> = {}): StorageLimits {

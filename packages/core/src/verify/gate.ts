@@ -25,6 +25,8 @@ export interface FoundStatement {
   location: string;
   /** the hash-envelope evidence, as the store fetched it (storage/*: checked against the signed digest) */
   evidence?: Uint8Array;
+  /** or, for evidence the store left where it is (files): reads it, only once the statement has verified */
+  readEvidence?: () => Promise<Uint8Array>;
 }
 
 export interface GatePolicy extends Omit<TransparentVerifyOptions, 'artifactSha256' | 'evidence'> {
@@ -74,9 +76,11 @@ export async function runGate(artifacts: readonly GateArtifact[], discover: (a: 
 async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], skipped: string[], policy: GatePolicy): Promise<ArtifactVerdict> {
   const statements: StatementVerdict[] = [];
   for (const f of found) {
-    const evidence = f.evidence; // fetched by the store and checked against the statement's digest
+    // fetched by the store and checked against the statement's digest; evidence left in place is read only if the statement verifies
+    const read = f.readEvidence && once(f.readEvidence);
+    const evidence = f.evidence ?? (read && { async *[Symbol.asyncIterator]() { yield await read(); } });
     const result = await verifyTransparent(f.bytes, { ...policy, artifactSha256: artifact.sha256, ...(evidence ? { evidence } : {}) });
-    const kind = result.ok ? await kindOf(f, evidence) : undefined;
+    const kind = result.ok ? await kindOf(f, f.evidence ?? (await read?.())) : undefined;
     statements.push({ location: f.location, ...(kind ? { kind } : {}), result });
   }
   const verified = statements.filter((s) => s.result.ok);
@@ -111,10 +115,16 @@ async function kindOf(f: FoundStatement, evidence: Uint8Array | undefined): Prom
 }
 
 
+/** A read done at most once, its result shared. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
+}
+
 /** A store's discovery result as the gate takes it: statements with their evidence, and what was skipped and why. */
 export function asDiscovered(found: DiscoveryResult): Discovered {
   return {
-    statements: found.statements.map((d) => ({ bytes: d.bytes, location: d.source.location, ...(d.evidence ? { evidence: d.evidence.bytes } : {}) })),
+    statements: found.statements.map((d) => ({ bytes: d.bytes, location: d.source.location, ...(d.evidence?.bytes ? { evidence: d.evidence.bytes } : d.evidence ? { readEvidence: d.evidence.read } : {}) })),
     skipped: found.skipped.map((s) => `${s.source.name}: ${s.reason}`),
   };
 }

@@ -131,7 +131,10 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
   }
 
   if (o.artifactSha256 !== undefined) checks.push(artifactCheck(s, pinned, o.artifactSha256.toLowerCase()));
-  if (o.evidence !== undefined) {
+  if (o.evidence !== undefined && !checks.every((c) => c.ok)) {
+    // evidence is untrusted bytes, possibly large: read only for a statement that has verified
+    checks.push({ name: 'evidence', ok: false, message: 'not checked: the statement did not verify, so its evidence was not read' });
+  } else if (o.evidence !== undefined) {
     try {
       await verifyPreimage(s, o.evidence);
       checks.push({ name: 'evidence', ok: true, message: 'the evidence matches the digest the statement signs' });

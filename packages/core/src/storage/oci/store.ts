@@ -24,7 +24,7 @@ import { type ErrorCode, StorageError } from '../../errors.ts';
 import { hashAlgorithm } from '../../statement/profile.ts';
 import { checkArtifact } from '../artifact.ts';
 import { type FetchLike, RequestCounter } from '../http.ts';
-import { type PreparedStatement, dedupeStatements, examineStatement, mergeStatements, prepareItems, sha256Hex, statementId } from '../statements.ts';
+import { DiscoveryBudget, type PreparedStatement, dedupeStatements, examineStatement, mergeStatements, prepareItems, sha256Hex, statementId } from '../statements.ts';
 import { parseSignedStatement } from '../../statement/signed-statement.ts';
 import {
   type ArtifactRef,
@@ -252,24 +252,30 @@ export class OciStatementStore implements StatementStore {
     const { descriptors } = await this.#list(client, subjectDigest, skipped);
     const found: DiscoveredStatement[] = [];
     const layersOf = new Map<DiscoveredStatement, Descriptor[] | undefined>();
-    const results = await pool(descriptors, CONCURRENCY, async (d) => ({ d, r: await this.#statementOf(client, d, subjectDigest) }));
-    for (const { d, r } of results) {
+    const budget = new DiscoveryBudget(this.#limits);
+    // each referrer is screened as soon as it arrives: at most CONCURRENCY statements are in flight, and
+    // only those about the artifact stay held, within the budget
+    const results = await pool(descriptors, CONCURRENCY, async (d): Promise<{ statement?: DiscoveredStatement; skipped?: SkippedObject; layers?: Descriptor[] | undefined }> => {
       const source = { store: this.kind, location: this.#location(d.digest), name: d.annotations?.[ANNOTATION_TITLE] ?? d.digest };
-      if ('reason' in r) {
-        skipped.push({ source, code: r.code, reason: r.reason });
-        continue;
-      }
+      const r = await this.#statementOf(client, d, subjectDigest);
+      if ('reason' in r) return { skipped: { source, code: r.code, reason: r.reason } };
       const e = examineStatement(r.bytes, artifact, source, this.#limits);
+      if (e.statement && !budget.reserve(r.bytes.length)) return { skipped: { source, ...budget.refusal(r.bytes.length) } };
+      return { ...e, layers: r.layers };
+    });
+    for (const e of results) {
       if (e.skipped) skipped.push(e.skipped);
       if (e.statement) {
         found.push(e.statement);
-        layersOf.set(e.statement, r.layers);
+        layersOf.set(e.statement, e.layers);
       }
     }
     const deduped = dedupeStatements(found);
     skipped.push(...deduped.skipped);
+    // evidence one statement at a time, each blob fetched once however many statements name it, within the budget
+    const held = new Map<string, Uint8Array>();
     const statements = options.evidence
-      ? await pool(deduped.statements, CONCURRENCY, (s) => this.#withEvidence(client, s, layersOf.get(s), descriptors, subjectDigest, skipped))
+      ? await pool(deduped.statements, 1, (s) => this.#withEvidence(client, s, layersOf.get(s), descriptors, subjectDigest, skipped, budget, held))
       : deduped.statements;
     return { artifact, statements, skipped, requests: this.#counter.requests - before };
   }
@@ -281,6 +287,8 @@ export class OciStatementStore implements StatementStore {
     descriptors: Descriptor[],
     subjectDigest: string,
     skipped: SkippedObject[],
+    budget: DiscoveryBudget,
+    held: Map<string, Uint8Array>,
   ): Promise<DiscoveredStatement> {
     const he = s.statement.hashEnvelope;
     const h = he && hashAlgorithm(he.hashAlg);
@@ -298,9 +306,19 @@ export class OciStatementStore implements StatementStore {
         skipped.push({ source, code: 'ERR_STORAGE_LIMIT', reason: `evidence layer of ${layer.size} bytes exceeds ${this.#limits.evidenceBytes}` });
         continue;
       }
-      const bytes = await client.blob(layer.digest, this.#limits.evidenceBytes);
+      let bytes = held.get(layer.digest);
+      if (!bytes) {
+        if (!budget.reserve(layer.size)) {
+          skipped.push({ source, ...budget.refusal(layer.size) });
+          continue;
+        }
+        bytes = await client.blob(layer.digest, Math.min(layer.size, this.#limits.evidenceBytes));
+        if (bytes) held.set(layer.digest, bytes);
+        else budget.release(layer.size);
+      }
       if (bytes && createHash(h.node).update(bytes).digest().equals(he.digest)) {
-        return { ...s, evidence: { bytes, mediaType: layer.mediaType, source } };
+        const held = bytes;
+        return { ...s, evidence: { bytes, read: () => Promise.resolve(held), mediaType: layer.mediaType, source } };
       }
       skipped.push({ source, code: 'ERR_STORAGE_EVIDENCE', reason: `layer does not hash to the payload of the statement: not its evidence` });
     }
