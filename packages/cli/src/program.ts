@@ -20,6 +20,7 @@ const MODULES: { verbs: readonly string[]; load: () => Promise<Register> }[] = [
   { verbs: ['provenance'], load: async () => (await import('./commands/evidence.ts')).registerProvenance },
   { verbs: ['policy', 'trusted-root'], load: async () => (await import('./commands/policy.ts')).registerPolicy },
   { verbs: ['inspect'], load: async () => (await import('./commands/inspect.ts')).registerInspect },
+  { verbs: ['witness'], load: async () => (await import('./commands/witness.ts')).registerWitness },
 ];
 
 /** Every verb the CLI has, in help order. */

@@ -9,24 +9,10 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  type ConsistencyProof,
-  EMPTY_ROOT,
-  MerkleTree,
-  type NodeStore,
-  HASH_SIZE,
-  MAX_BUNDLE_ENTRY,
-  type NoteSigner,
-  TILE_WIDTH,
-  checkpointBody,
-  ed25519Signer,
-  encodeEntryBundle,
-  entryBundlePath,
-  signNote,
-  statementEntry,
-  tilePath,
-  tilesForSize,
-} from '@scitt-actions/core';
+import { type NoteSigner, checkpointBody, ed25519Signer, signNote } from '@scitt-actions/core/checkpoint';
+import { type ConsistencyProof, EMPTY_ROOT, MerkleTree, type NodeStore, HASH_SIZE } from '@scitt-actions/core/merkle';
+import { statementEntry } from '@scitt-actions/core/receipt';
+import { MAX_BUNDLE_ENTRY, TILE_WIDTH, encodeEntryBundle, entryBundlePath, tilePath, tilesForSize } from '@scitt-actions/core/tiles';
 import { DB_FILE } from './database.ts';
 import { HttpProblem } from './problem.ts';
 

@@ -14,6 +14,7 @@ import { type RegistrationPolicy, describePolicy } from './registration-policy.t
 export { TransparencyLog } from './log.ts';
 export { CheckpointPublisher } from './checkpoints.ts';
 export type { WitnessConfig } from './witness-client.ts';
+export { startWitness, witnessCosigner, type RunningWitness, type WitnessOptions } from './witness.ts';
 export { parsePolicy, describePolicy, type RegistrationPolicy, DEFAULT_POLICY, POLICY_SUBJECT } from './registration-policy.ts';
 export { encodeProblem, PROBLEM_MEDIA_TYPE, HttpProblem } from './problem.ts';
 

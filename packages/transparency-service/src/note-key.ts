@@ -7,12 +7,13 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateEd25519Seed } from '@scitt-actions/core';
+import { generateEd25519Seed } from '@scitt-actions/core/checkpoint';
 
 export const NOTE_KEY_FILE = 'note-key.ed25519';
 
-export function loadOrCreateNoteKeySeed(dataDir: string): Uint8Array {
-  const path = join(dataDir, NOTE_KEY_FILE);
+/** The seed in `file` under dataDir, created when absent (also the witness's key, under another name). */
+export function loadOrCreateNoteKeySeed(dataDir: string, file: string = NOTE_KEY_FILE): Uint8Array {
+  const path = join(dataDir, file);
   if (!existsSync(path)) {
     const tmp = `${path}.${process.pid}.tmp`;
     const fd = openSync(tmp, 'wx', 0o600);

@@ -5,7 +5,7 @@
  * convenience only: a relying party pins the key it got out of band.
  */
 import type { FastifyInstance } from 'fastify';
-import { parseTilePath } from '@scitt-actions/core';
+import { parseTilePath } from '@scitt-actions/core/tiles';
 import type { CheckpointPublisher } from './checkpoints.ts';
 import { HttpProblem } from './problem.ts';
 

@@ -5,7 +5,7 @@
  * cosignature against the witness key it was configured with, and publishes the checkpoint with the
  * cosignatures it got. A witness that refuses or fails is logged; the checkpoint is published without it.
  */
-import { type NoteVerifier, openNote, parseNote, parseVerifierKey } from '@scitt-actions/core';
+import { type NoteVerifier, openNote, parseNote, parseVerifierKey } from '@scitt-actions/core/checkpoint';
 import type { CheckpointPublisher } from './checkpoints.ts';
 
 export interface WitnessConfig {

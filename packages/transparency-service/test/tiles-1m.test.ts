@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TileReader, decodeInclusionProof, httpTileFetch, openCheckpoint, parseVerifierKey, readReceiptHeaders } from '@scitt-actions/core';
+import { openCheckpoint, parseVerifierKey } from '@scitt-actions/core/checkpoint';
+import { decodeInclusionProof, readReceiptHeaders } from '@scitt-actions/core/receipt';
+import { TileReader, httpTileFetch } from '@scitt-actions/core/tiles';
 import { type ServiceProcess, startService } from '../../../test/helpers/transparency-service.ts';
 import { type BuiltLog, buildLog, entryIdAt } from '../../../test/helpers/ts-build-log.ts';
 
@@ -38,7 +40,7 @@ describe('a tiles-only verifier at 1,000,000 leaves', () => {
     for (const i of sample) {
       const r = await fetch(`${ts.url}/entries/${entryIdAt(log, i)}`);
       expect(r.status).toBe(200);
-      const proof = decodeInclusionProof(readReceiptHeaders(new Uint8Array(await r.arrayBuffer())).vdp.get(-1)![0] as Uint8Array);
+      const proof = decodeInclusionProof((readReceiptHeaders(new Uint8Array(await r.arrayBuffer())).vdp.get(-1) as Uint8Array[])[0]!);
       expect(await reader.inclusionProof(i, proof.treeSize)).toEqual(proof);
     }
     // Proofs at the full size too, and consistency from an earlier batch.

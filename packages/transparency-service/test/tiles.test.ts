@@ -8,26 +8,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  TileReader,
-  createSignedStatement,
-  decodeInclusionProof,
-  generateKey,
-  httpTileFetch,
-  keySigner,
-  openCheckpoint,
-  parseVerifierKey,
-  publicKey,
-  readReceiptHeaders,
-  statementEntry,
-  thumbprint,
-  tilesForSize,
-  tilePath,
-  entryBundlePath,
-  verifyReceipt,
-  leafHash,
-  decodeEntryBundle,
-} from '@scitt-actions/core';
+import { generateKey, publicKey } from '@scitt-actions/core/cose';
+import { openCheckpoint, parseVerifierKey } from '@scitt-actions/core/checkpoint';
+import { keySigner, thumbprint } from '@scitt-actions/core/cose';
+import { leafHash } from '@scitt-actions/core/merkle';
+import { decodeInclusionProof, readReceiptHeaders, statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
+import { createSignedStatement } from '@scitt-actions/core/statement';
+import { TileReader, httpTileFetch, tilesForSize, tilePath, entryBundlePath, decodeEntryBundle } from '@scitt-actions/core/tiles';
 import { type ServiceProcess, startService } from '../../../test/helpers/transparency-service.ts';
 import { buildLog, entryIdAt } from '../../../test/helpers/ts-build-log.ts';
 import { serviceKeys } from '../../../test/helpers/ts-tools.ts';
@@ -79,7 +66,7 @@ describe('checkpoints and tiles served by the service', () => {
     // Tiles only: roots and every receipt's inclusion proof.
     const reader = new TileReader(httpTileFetch(ts.url));
     for (const [i, receipt] of receipts.entries()) {
-      const proof = decodeInclusionProof(readReceiptHeaders(receipt).vdp.get(-1)![0] as Uint8Array);
+      const proof = decodeInclusionProof((readReceiptHeaders(receipt).vdp.get(-1) as Uint8Array[])[0]!);
       expect(await reader.inclusionProof(proof.leafIndex, proof.treeSize)).toEqual(proof);
       expect(Buffer.from(await reader.root(proof.treeSize)).equals(Buffer.from(verifyReceipt(receipt, entries[i]!, keys).root!))).toBe(true);
     }
@@ -137,7 +124,7 @@ describe('a tiles-only verifier at every tree size from 1 to 1,000', () => {
     for (let i = 0; i < 1000; i++) {
       const r = await fetch(`${ts.url}/entries/${entryIdAt(log, i)}`);
       expect(r.status).toBe(200);
-      const proof = decodeInclusionProof(readReceiptHeaders(new Uint8Array(await r.arrayBuffer())).vdp.get(-1)![0] as Uint8Array);
+      const proof = decodeInclusionProof((readReceiptHeaders(new Uint8Array(await r.arrayBuffer())).vdp.get(-1) as Uint8Array[])[0]!);
       expect(proof.treeSize).toBe(i + 1);
       expect(await reader.inclusionProof(i, i + 1)).toEqual(proof);
     }
