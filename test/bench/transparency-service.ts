@@ -18,7 +18,9 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { CountingNodeStore, MerkleTree, generateKey, publicKey, statementEntry, verifyReceipt } from '@scitt-actions/core';
+import { generateKey, publicKey } from '@scitt-actions/core';
+import { CountingNodeStore, MerkleTree } from '@scitt-actions/core/merkle';
+import { statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
 import { LogDatabase } from '../../packages/transparency-service/src/database.ts';
 import { SqliteNodeStore } from '../../packages/transparency-service/src/sqlite-node-store.ts';
 import { startService } from '../helpers/transparency-service.ts';
@@ -92,7 +94,7 @@ async function registrations(dir: string) {
   const issuer = generateKey('P-256');
   const dataDir = join(dir, 'ts');
   mkdirSync(dataDir);
-  const ts = await startService({ dataDir, issuers: [publicKey(issuer)] });
+  const ts = await startService({ dataDir, issuers: [publicKey(issuer)], args: ['--rate', '0'] }); // load from one address: no per-client limit
   try {
     const keyFile = writeIssuerKey(dir, issuer);
     const size = async () => ((await (await fetch(`${ts.url}/health`)).json()) as { treeSize: number }).treeSize;

@@ -9,7 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { MerkleTree, createSignedStatement, generateKey, keySigner, leafHash, statementEntry, thumbprint } from '@scitt-actions/core';
+import { generateKey } from '@scitt-actions/core';
+import { keySigner, thumbprint } from '@scitt-actions/core/cose';
+import { MerkleTree, leafHash } from '@scitt-actions/core/merkle';
+import { statementEntry } from '@scitt-actions/core/receipt';
+import { createSignedStatement } from '@scitt-actions/core/statement';
 import { LogDatabase } from '../../packages/transparency-service/src/database.ts';
 import { signBatch } from '../../packages/transparency-service/src/receipts.ts';
 import { loadOrCreateServiceKey } from '../../packages/transparency-service/src/service-key.ts';
@@ -28,7 +32,7 @@ const DIGITS = 10;
 export async function buildLog(dataDir: string, n: number, { batch = 4096, iss = 'https://bench.example' } = {}): Promise<BuiltLog> {
   const t0 = performance.now();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const { key, kid } = loadOrCreateServiceKey(dataDir);
+  const { key, kid } = loadOrCreateServiceKey(dataDir, { size: 0 }); // a new data directory: an empty log
   const signer = keySigner(key);
   const issuer = generateKey('P-256');
   const marker = 'N'.repeat(DIGITS);

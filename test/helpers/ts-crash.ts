@@ -17,7 +17,10 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { type CoseKey, type TrustedKeys, createSignedStatement, keySigner, publicKey, statementEntry, thumbprint, verifyReceipt } from '@scitt-actions/core';
+import { type CoseKey, publicKey } from '@scitt-actions/core';
+import { keySigner, thumbprint } from '@scitt-actions/core/cose';
+import { type TrustedKeys, statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
+import { createSignedStatement } from '@scitt-actions/core/statement';
 import { LogDatabase } from '../../packages/transparency-service/src/database.ts';
 import { generateStatements } from '../load/register-load.ts';
 import { type ServiceProcess, startService } from './transparency-service.ts';
@@ -92,7 +95,7 @@ export async function crashCycles(o: CrashOptions): Promise<CrashReport> {
   const restartMs: number[] = [];
 
   const env = compileCacheEnv(); // restarts dominate the run time
-  let ts: ServiceProcess = await startService({ issuers: [publicKey(o.issuer)], args: ['--iss', ISS], env });
+  let ts: ServiceProcess = await startService({ issuers: [publicKey(o.issuer)], args: ['--iss', ISS, '--rate', '0'], env });
   const dataDir = ts.dataDir;
   let keys: TrustedKeys = await serviceKeys(ts.url);
   const kids = kidsOf(keys);
@@ -158,7 +161,7 @@ export async function crashCycles(o: CrashOptions): Promise<CrashReport> {
       // ---- restart on the same data directory ----
       if (!final) {
         const t0 = performance.now();
-        ts = await startService({ dataDir, args: ['--iss', ISS], env });
+        ts = await startService({ dataDir, args: ['--iss', ISS, '--rate', '0'], env });
         restartMs.push(performance.now() - t0);
       }
       const checks0 = performance.now();

@@ -5,7 +5,9 @@
  *
  * Tables: entries (the log, one row per leaf), nodes (complete Merkle subtrees, so any root or proof
  * reads O(log n) rows), batches (one signed root per committed batch: every receipt of the batch is
- * rebuilt from that signature and an inclusion proof), policies (which entries are registration policies).
+ * rebuilt from that signature and an inclusion proof), policies (which entries are registration policies),
+ * refusals (statements accepted against one policy but refused at commit by a newer one: what
+ * GET /entries/{id} answers for them, so a client that was told 303 learns the outcome).
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { join } from 'node:path';
@@ -34,6 +36,12 @@ export interface BatchRow {
   treeHead: Uint8Array;
 }
 
+export interface RefusalRow {
+  policyLeafIndex: number;
+  reason: string;
+  refusedAt: number;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
   leaf_index    INTEGER PRIMARY KEY,
@@ -60,6 +68,12 @@ CREATE TABLE IF NOT EXISTS policies (
   leaf_index INTEGER PRIMARY KEY REFERENCES entries(leaf_index),
   policy     TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS refusals (
+  entry_id          BLOB PRIMARY KEY,
+  policy_leaf_index INTEGER NOT NULL,
+  reason            TEXT NOT NULL,
+  refused_at        INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 export const DB_FILE = 'log.sqlite';
@@ -91,6 +105,8 @@ export class LogDatabase {
       putBatch: p('INSERT INTO batches (tree_size, root, protected, signature, iat, tree_head) VALUES (?, ?, ?, ?, ?, ?)'),
       latestPolicy: p('SELECT p.leaf_index AS leaf_index, p.policy AS policy FROM policies p ORDER BY p.leaf_index DESC LIMIT 1'),
       putPolicy: p('INSERT INTO policies (leaf_index, policy) VALUES (?, ?)'),
+      refusal: p('SELECT policy_leaf_index, reason, refused_at FROM refusals WHERE entry_id = ?'),
+      putRefusal: p('INSERT OR REPLACE INTO refusals (entry_id, policy_leaf_index, reason, refused_at) VALUES (?, ?, ?, ?)'),
       duplicates: p('SELECT COUNT(*) AS n FROM (SELECT entry_id FROM entries GROUP BY entry_id HAVING COUNT(*) > 1)'),
     };
   }
@@ -174,6 +190,16 @@ export class LogDatabase {
 
   putPolicy(leafIndex: number, policy: string): void {
     this.#q.putPolicy!.run(leafIndex, policy);
+  }
+
+  /** policyLeafIndex -1: the default policy (none registered yet) */
+  refusal(entryId: Uint8Array): RefusalRow | undefined {
+    const r = this.#q.refusal!.get(entryId) as { policy_leaf_index: number; reason: string; refused_at: number } | undefined;
+    return r ? { policyLeafIndex: Number(r.policy_leaf_index), reason: r.reason, refusedAt: Number(r.refused_at) } : undefined;
+  }
+
+  putRefusal(entryId: Uint8Array, r: RefusalRow): void {
+    this.#q.putRefusal!.run(entryId, r.policyLeafIndex, r.reason, r.refusedAt);
   }
 
   /** For crash tests and audits: entry ids that appear more than once (must be 0). */

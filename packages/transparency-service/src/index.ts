@@ -18,6 +18,13 @@ export { startWitness, witnessCosigner, type RunningWitness, type WitnessOptions
 export { parsePolicy, describePolicy, type RegistrationPolicy, DEFAULT_POLICY, POLICY_SUBJECT } from './registration-policy.ts';
 export { encodeProblem, PROBLEM_MEDIA_TYPE, HttpProblem } from './problem.ts';
 
+/**
+ * Registrations per second per client address, and burst, unless set: a CI fleet behind one NAT
+ * registering a few statements per job stays far below; a flood from one address does not.
+ */
+export const DEFAULT_RATE = 20;
+export const DEFAULT_BURST = 200;
+
 export interface ServiceOptions {
   dataDir: string;
   host?: string;
@@ -29,6 +36,7 @@ export interface ServiceOptions {
   tokens?: readonly string[];
   adminToken?: string;
   bodyLimit?: number;
+  /** registrations per second per client (0: unlimited); default DEFAULT_RATE */
   rate?: number;
   burst?: number;
   syncWaitMs?: number;
@@ -55,18 +63,31 @@ export const stderrLog = (fields: Record<string, unknown>) => process.stderr.wri
 export async function startTransparencyService(o: ServiceOptions): Promise<RunningService> {
   const logLine = o.logLine ?? stderrLog;
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
-  const serviceKey = loadOrCreateServiceKey(o.dataDir);
   const host = o.host ?? '127.0.0.1';
   const port = o.port ?? 0;
   const bodyLimit = o.bodyLimit ?? 2 * 1024 * 1024;
-  const log = new TransparencyLog({ dataDir: o.dataDir, serviceKey, iss: o.iss ?? '', ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}) });
+  // The key is loaded (or, for an empty log only, created) once the log's size and head are known.
+  let keyCreated = false;
+  const log = new TransparencyLog({
+    dataDir: o.dataDir,
+    serviceKey: (identity) => {
+      const k = loadOrCreateServiceKey(o.dataDir, identity);
+      keyCreated = k.created;
+      return { key: k.key, kid: k.kid };
+    },
+    iss: o.iss ?? '',
+    ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
+  });
+  const { serviceKey } = log;
+  const rate = o.rate ?? DEFAULT_RATE;
+  const burst = o.burst ?? DEFAULT_BURST;
   const app = buildServer({
     log,
     tokens: o.tokens ?? [],
     ...(o.adminToken ? { adminToken: o.adminToken } : {}),
     bodyLimit,
-    rate: o.rate ?? 0,
-    burst: o.burst ?? 100,
+    rate,
+    burst,
     syncWaitMs: o.syncWaitMs ?? 5_000,
     logLine,
   });
@@ -83,10 +104,11 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     msg: 'transparency service started',
     url,
     kid: Buffer.from(serviceKey.kid).toString('hex'),
-    keyCreated: serviceKey.created,
+    keyCreated,
     treeSize: log.size(),
     policy: describePolicy(log.policy.policy),
     policyEntry: log.policy.leafIndex ?? 'default',
+    rateLimit: rate > 0 ? { perSecond: rate, burst } : 'off',
     noteKey: transparency.publisher.verifierKey,
   });
   return {
@@ -94,7 +116,10 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     log,
     noteKey: transparency.publisher.verifierKey,
     async close() {
+      // Stop taking requests and let those in flight finish, then commit everything acknowledged
+      // (a 303 answered before its batch committed) before the database closes.
       await app.close();
+      await log.drain();
       await transparency.close();
       log.close();
     },

@@ -3,22 +3,21 @@
  * one SQLite transaction — entries, Merkle nodes, the signed root — so it costs one fsync and one
  * signature however many statements it holds (RFC 9942 receipts of a batch share the signature and
  * differ only in their inclusion proofs). A receipt is handed out only after its batch committed.
+ *
+ * The registration policy applies in log order: a statement is checked when it arrives, and checked
+ * again inside the transaction that appends it when a newer policy entry precedes it (committed
+ * earlier, or earlier in the same batch). What that policy refuses is not appended; the refusal is
+ * stored in the same transaction, so a client that was answered 303 learns it from GET /entries/{id}.
  */
 import { createHash } from 'node:crypto';
-import {
-  MerkleTree,
-  type SignedStatement,
-  type Signer,
-  createSignedStatement,
-  keySigner,
-  leafHash,
-  parseSignedStatement,
-} from '@scitt-actions/core';
-import { type BatchRow, LogDatabase } from './database.ts';
+import { type Signer, keySigner } from '@scitt-actions/core/cose';
+import { MerkleTree, leafHash } from '@scitt-actions/core/merkle';
+import { type SignedStatement, createSignedStatement, parseSignedStatement } from '@scitt-actions/core/statement';
+import { type BatchRow, LogDatabase, type RefusalRow } from './database.ts';
 import { HttpProblem } from './problem.ts';
 import { CompiledPolicy, DEFAULT_POLICY, POLICY_MEDIA_TYPE, POLICY_SUBJECT, type RegistrationPolicy } from './registration-policy.ts';
 import { SqliteNodeStore } from './sqlite-node-store.ts';
-import type { ServiceKey } from './service-key.ts';
+import type { LogIdentity, ServiceKey } from './service-key.ts';
 import { consistencyProofBytes, receiptFromBatch, signBatch, statementEntry } from './receipts.ts';
 
 export interface Registration {
@@ -34,13 +33,16 @@ interface Pending {
   entryId: Uint8Array;
   statement: Uint8Array;
   policy?: RegistrationPolicy;
+  /** leaf index of the policy entry it was checked against (-1: the default policy) */
+  checkedUnder: number;
   resolve: (r: Registration) => void;
   reject: (e: unknown) => void;
 }
 
 export interface LogOptions {
   dataDir: string;
-  serviceKey: ServiceKey;
+  /** the key, or how to get it once the log's size and latest tree head are known (service-key.ts) */
+  serviceKey: ServiceKey | ((log: LogIdentity) => ServiceKey);
   /** iss of receipts and of the service's own statements */
   iss: string;
   /** most statements committed in one batch */
@@ -71,23 +73,44 @@ export class TransparencyLog {
   readonly #maxQueue: number;
   readonly #queue: Pending[] = [];
   readonly #inFlight = new Map<string, Promise<Registration>>();
-  #flushing = false;
-  #policy: { compiled: CompiledPolicy; leafIndex: number | undefined };
+  /** the running flush, if any: drain() waits for it */
+  #flushing: Promise<void> | undefined;
+  #closing = false;
+  /** acknowledged (303) registrations whose batch failed to commit, newest last; bounded */
+  readonly #failed = new Map<string, HttpProblem>();
+  /** leafIndex -1: the default policy */
+  #policy: { compiled: CompiledPolicy; leafIndex: number };
 
   constructor(o: LogOptions) {
     this.iss = o.iss;
-    this.serviceKey = o.serviceKey;
     this.#writer = LogDatabase.openWriter(o.dataDir);
+    try {
+      this.serviceKey = typeof o.serviceKey === 'function' ? o.serviceKey({ size: this.#writer.size(), ...optionalHead(this.#writer.latestBatch()) }) : o.serviceKey;
+    } catch (e) {
+      this.#writer.close();
+      throw e;
+    }
     this.#reader = LogDatabase.openReader(o.dataDir);
     this.#nodes = new SqliteNodeStore(this.#writer);
     this.#tree = new MerkleTree(this.#nodes);
-    this.#signer = keySigner(o.serviceKey.key);
+    this.#signer = keySigner(this.serviceKey.key);
     this.#maxBatch = o.maxBatch ?? 4096;
     this.#maxQueue = o.maxQueue ?? 20_000;
+    this.#policy = this.#policyInForce();
+  }
+
+  /** The latest committed policy entry, read through the writer (inside its transaction when in one). */
+  #policyInForce(): { compiled: CompiledPolicy; leafIndex: number } {
     const latest = this.#writer.latestPolicy();
-    this.#policy = latest
-      ? { compiled: new CompiledPolicy(JSON.parse(latest.policy) as RegistrationPolicy), leafIndex: latest.leafIndex }
-      : { compiled: new CompiledPolicy(DEFAULT_POLICY), leafIndex: undefined };
+    const leafIndex = latest?.leafIndex ?? -1;
+    if (this.#policy?.leafIndex === leafIndex) return this.#policy;
+    return latest ? { compiled: new CompiledPolicy(JSON.parse(latest.policy) as RegistrationPolicy), leafIndex } : { compiled: new CompiledPolicy(DEFAULT_POLICY), leafIndex };
+  }
+
+  /** Stops taking registrations and waits until every one already queued is committed (or failed). */
+  async drain(): Promise<void> {
+    this.#closing = true;
+    while (this.#flushing) await this.#flushing;
   }
 
   close(): void {
@@ -98,7 +121,7 @@ export class TransparencyLog {
   }
 
   get policy(): { policy: RegistrationPolicy; leafIndex: number | undefined } {
-    return { policy: this.#policy.compiled.policy, leafIndex: this.#policy.leafIndex };
+    return { policy: this.#policy.compiled.policy, leafIndex: this.#policy.leafIndex < 0 ? undefined : this.#policy.leafIndex };
   }
 
   get queueLength(): number {
@@ -107,8 +130,9 @@ export class TransparencyLog {
 
   /** Checks a statement against the registration policy (throws an HttpProblem), then queues it. */
   async register(bytes: Uint8Array): Promise<Queued> {
-    const statement = await this.#policy.compiled.check(bytes);
-    return this.#enqueue(statement);
+    const policy = this.#policy; // the policy this check is against, even if a newer one commits meanwhile
+    const statement = await policy.compiled.check(bytes);
+    return this.#enqueue(statement, policy.leafIndex);
   }
 
   /** Registers a new registration policy as a statement signed by the service (RFC 9943 §5.1.1). */
@@ -121,10 +145,11 @@ export class TransparencyLog {
       sub: POLICY_SUBJECT,
       kid: this.serviceKey.kid,
     });
-    return this.#enqueue(parseSignedStatement(bytes), policy).committed;
+    return this.#enqueue(parseSignedStatement(bytes), this.#policy.leafIndex, policy).committed;
   }
 
-  #enqueue(statement: SignedStatement, policy?: RegistrationPolicy): Queued {
+  #enqueue(statement: SignedStatement, checkedUnder: number, policy?: RegistrationPolicy): Queued {
+    if (this.#closing) throw new HttpProblem(503, 'Service Unavailable', 'the service is shutting down; retry shortly', 5);
     const entry = statementEntry(statement);
     const entryId = new Uint8Array(createHash('sha256').update(entry).digest());
     const id = entryIdHex(entryId);
@@ -132,16 +157,13 @@ export class TransparencyLog {
     if (inFlight) return { entryId: id, committed: inFlight };
     if (this.#queue.length >= this.#maxQueue) throw new HttpProblem(503, 'Service Unavailable', 'registration queue is full; retry later', 1);
     const promise = new Promise<Registration>((resolve, reject) => {
-      this.#queue.push({ entry, entryId, statement: statement.bytes, ...(policy ? { policy } : {}), resolve, reject });
+      this.#queue.push({ entry, entryId, statement: statement.bytes, ...(policy ? { policy } : {}), checkedUnder, resolve, reject });
     });
     this.#inFlight.set(id, promise);
     const forget = () => this.#inFlight.delete(id);
     promise.then(forget, forget);
-    if (!this.#flushing) {
-      this.#flushing = true;
-      // Let registrations arriving in the same turn join this batch.
-      setImmediate(() => void this.#flush());
-    }
+    // Let registrations arriving in the same turn join this batch.
+    this.#flushing ??= new Promise<void>((res) => setImmediate(res)).then(() => this.#flush());
     return { entryId: id, committed: promise };
   }
 
@@ -156,23 +178,40 @@ export class TransparencyLog {
         const batch = this.#queue.splice(0, this.#maxBatch);
         try {
           const results = await this.#commit(batch);
-          batch.forEach((p, i) => p.resolve(results[i]!));
+          batch.forEach((p, i) => {
+            const r = results[i]!;
+            if (r instanceof HttpProblem) p.reject(r);
+            else p.resolve(r);
+          });
         } catch (e) {
           this.#nodes.reset();
           const problem = new HttpProblem(503, 'Service Unavailable', `the log could not commit the registration (${(e as Error).message}); nothing was registered, retry later`, 5);
-          for (const p of batch) p.reject(problem);
+          for (const p of batch) {
+            this.#rememberFailure(entryIdHex(p.entryId), (e as Error).message);
+            p.reject(problem);
+          }
         }
       }
     } finally {
-      this.#flushing = false;
+      this.#flushing = undefined;
     }
   }
 
-  async #commit(batch: Pending[]): Promise<Registration[]> {
+  /** A client answered 303 polls for the outcome: a failed batch must not read as "no such entry". */
+  #rememberFailure(id: string, why: string): void {
+    this.#failed.delete(id);
+    this.#failed.set(id, new HttpProblem(500, 'Registration Failed', `the registration of ${id} was accepted but its batch failed to commit (${why}); nothing was registered: submit the statement again`));
+    for (const old of this.#failed.keys()) {
+      if (this.#failed.size <= 10_000) break;
+      this.#failed.delete(old);
+    }
+  }
+
+  async #commit(batch: Pending[]): Promise<(Registration | HttpProblem)[]> {
     const db = this.#writer;
     // Idempotency: a statement already on the log, or twice in this batch, keeps its first leaf.
-    const existing = new Map<string, { leafIndex: number; treeSize: number }>();
-    const fresh: Pending[] = [];
+    const existing = new Map<string, { leafIndex: number; treeSize: number } | HttpProblem>();
+    const candidates: Pending[] = [];
     for (const p of batch) {
       const id = entryIdHex(p.entryId);
       if (existing.has(id)) continue;
@@ -180,38 +219,60 @@ export class TransparencyLog {
       if (row) existing.set(id, { leafIndex: row.leafIndex, treeSize: row.treeSize });
       else {
         existing.set(id, { leafIndex: -1, treeSize: -1 });
-        fresh.push(p);
+        candidates.push(p);
       }
     }
     const start = this.#tree.size;
-    const newSize = start + fresh.length;
+    const fresh: Pending[] = [];
     let batchRow: BatchRow | undefined;
-    if (fresh.length > 0) {
+    if (candidates.length > 0) {
       const now = Math.floor(Date.now() / 1000);
       db.db.exec('BEGIN IMMEDIATE');
       try {
+        // Log order: each statement meets the policy in force at its position — the latest committed
+        // policy entry, or one earlier in this batch. Checked again only when that is not the policy
+        // it was accepted under (the check is a function of statement and policy).
+        let inForce = this.#policyInForce();
+        for (const p of candidates) {
+          if (p.policy) {
+            inForce = { compiled: new CompiledPolicy(p.policy), leafIndex: start + fresh.length };
+            fresh.push(p);
+            continue;
+          }
+          if (p.checkedUnder !== inForce.leafIndex) {
+            const refusal = await refusedBy(inForce, p.statement, now);
+            if (refusal) {
+              db.putRefusal(p.entryId, refusal);
+              existing.set(entryIdHex(p.entryId), refusalProblem(refusal));
+              continue;
+            }
+          }
+          fresh.push(p);
+        }
+        const newSize = start + fresh.length;
         fresh.forEach((p, k) => {
           db.putEntry({ leafIndex: start + k, entryId: p.entryId, statement: p.statement, treeSize: newSize, registeredAt: now });
           if (p.policy) db.putPolicy(start + k, JSON.stringify(p.policy));
           existing.set(entryIdHex(p.entryId), { leafIndex: start + k, treeSize: newSize });
         });
-        this.#tree.appendLeaves(fresh.map((p) => leafHash(p.entry)));
-        batchRow = await signBatch({ signer: this.#signer, kid: this.serviceKey.kid, iss: this.iss, iat: now, treeSize: newSize, root: this.#tree.root(newSize) });
-        db.putBatch(batchRow);
+        if (fresh.length > 0) {
+          this.#tree.appendLeaves(fresh.map((p) => leafHash(p.entry)));
+          batchRow = await signBatch({ signer: this.#signer, kid: this.serviceKey.kid, iss: this.iss, iat: now, treeSize: newSize, root: this.#tree.root(newSize) });
+          db.putBatch(batchRow);
+        }
         db.db.exec('COMMIT');
+        this.#policy = inForce;
       } catch (e) {
         if (db.db.isTransaction) db.db.exec('ROLLBACK');
         throw e;
       }
-      const lastPolicy = fresh.findLast((p) => p.policy);
-      if (lastPolicy?.policy) {
-        this.#policy = { compiled: new CompiledPolicy(lastPolicy.policy), leafIndex: existing.get(entryIdHex(lastPolicy.entryId))!.leafIndex };
-      }
     }
+    const newSize = start + fresh.length;
     // Proofs for the new leaves in one pass: they share the right edge of the tree.
     const freshProofs = batchRow ? this.#tree.inclusionProofs(fresh.map((_, k) => start + k), newSize) : [];
     return batch.map((p) => {
       const at = existing.get(entryIdHex(p.entryId))!;
+      if (at instanceof HttpProblem) return at;
       const isFresh = batchRow !== undefined && at.treeSize === newSize && at.leafIndex >= start;
       const row = isFresh ? batchRow! : db.batch(at.treeSize)!;
       const proof = isFresh ? freshProofs[at.leafIndex - start]! : this.#tree.inclusionProof(at.leafIndex, row.treeSize);
@@ -235,6 +296,13 @@ export class TransparencyLog {
     if (!e) return undefined;
     const batch = this.#reader.batch(e.treeSize)!;
     return receiptFromBatch(batch, this.#readTree().inclusionProof(e.leafIndex, e.treeSize));
+  }
+
+  /** Why an acknowledged registration is not on the log: refused at commit, or its batch failed. */
+  refusal(id: string): HttpProblem | undefined {
+    if (!/^[0-9a-f]{64}$/.test(id)) return undefined;
+    const row = this.#reader.refusal(Buffer.from(id, 'hex'));
+    return row ? refusalProblem(row) : this.#failed.get(id);
   }
 
   statement(id: string): Uint8Array | undefined {
@@ -263,4 +331,24 @@ export class TransparencyLog {
   duplicateEntries(): number {
     return this.#reader.duplicateEntries();
   }
+}
+
+function optionalHead(b: BatchRow | undefined): { treeHead?: Uint8Array } {
+  return b ? { treeHead: b.treeHead } : {};
+}
+
+/** The policy's verdict at commit: undefined when admitted, the refusal to store otherwise. */
+async function refusedBy(inForce: { compiled: CompiledPolicy; leafIndex: number }, statement: Uint8Array, now: number): Promise<RefusalRow | undefined> {
+  try {
+    await inForce.compiled.check(statement);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof HttpProblem)) throw e; // not a verdict: the batch fails and is retried by its clients
+    return { policyLeafIndex: inForce.leafIndex, reason: `${e.title}: ${e.message}`, refusedAt: now };
+  }
+}
+
+function refusalProblem(r: RefusalRow): HttpProblem {
+  const policy = r.policyLeafIndex < 0 ? 'the default policy' : `the policy entry at leaf ${r.policyLeafIndex}`;
+  return new HttpProblem(400, 'Rejected', `refused at commit by the registration policy in force then (${policy}, registered after this statement was accepted); it is not on the log and has no receipt. ${r.reason}`);
 }

@@ -5,7 +5,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import { encodeCoseKey, encodeKeySet, publicKey } from '@scitt-actions/core';
+import { publicKey } from '@scitt-actions/core';
+import { encodeCoseKey, encodeKeySet } from '@scitt-actions/core/cose';
 import type { TransparencyLog } from './log.ts';
 import { HttpProblem, PROBLEM_MEDIA_TYPE, encodeProblem } from './problem.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -128,6 +129,9 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     const receipt = log.receipt(id);
     if (receipt) return reply.code(200).header('Location', `/entries/${id}`).type(COSE_MEDIA_TYPE).send(Buffer.from(receipt));
     if (log.isPending(id)) return reply.code(302).header('Location', `/entries/${id}`).header('Retry-After', '1').send();
+    // acknowledged (303) but not committed: refused by a newer policy at commit, or its batch failed
+    const refused = log.refusal(id);
+    if (refused) throw refused;
     throw new HttpProblem(404, 'Not Found', `no entry ${req.params.id} on this log (entry ids are the hex SHA-256 of the registered statement with an empty unprotected header)`);
   });
 

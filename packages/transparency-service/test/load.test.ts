@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateKey, publicKey, toJwk } from '@scitt-actions/core';
+import { generateKey, publicKey } from '@scitt-actions/core';
+import { toJwk } from '@scitt-actions/core/cose';
 import { TransparencyLog } from '../src/log.ts';
 import { parsePolicy } from '../src/registration-policy.ts';
 import { buildServer } from '../src/server.ts';
@@ -67,7 +68,7 @@ describe('overload from a separate load process', () => {
   }, 45_000);
 
   it('no rate limit, 256 connections saturating it: only 201, bounded latency, flat memory, full speed after', async () => {
-    const ts = await startService({ issuers: [publicKey(issuer)] });
+    const ts = await startService({ issuers: [publicKey(issuer)], args: ['--rate', '0'] });
     const pid = ts.proc.pid!;
     try {
       const before = await runLoad({ url: ts.url, keyFile, connections: 16, durationS: 1.5, statements: 4000 });
@@ -104,7 +105,7 @@ describe('overload from a separate load process', () => {
     // here with a small one. Load still comes from the separate process.
     const dataDir = join(scratch, 'queue');
     mkdirSync(dataDir);
-    const log = new TransparencyLog({ dataDir, serviceKey: loadOrCreateServiceKey(dataDir), iss: 'https://ts.load.test', maxQueue: 16 });
+    const log = new TransparencyLog({ dataDir, serviceKey: (identity) => loadOrCreateServiceKey(dataDir, identity), iss: 'https://ts.load.test', maxQueue: 16 });
     await log.setPolicy(parsePolicy(JSON.stringify({ issuers: [{ name: 'load', key: toJwk(publicKey(issuer)) }] })));
     const app = buildServer({ log, tokens: [], bodyLimit: 1 << 20, rate: 0, burst: 100, syncWaitMs: 5_000, logLine: () => undefined });
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { ScrapiClient, parseSignedStatement } from '@scitt-actions/core';
+import { ScrapiClient } from '@scitt-actions/core';
+import { parseSignedStatement } from '@scitt-actions/core/statement';
+import { intOption } from '../numbers.ts';
 import { action } from '../run.ts';
 import { readInput, report, writeOutput } from '../io.ts';
 
@@ -36,7 +38,7 @@ export function registerRegister(program: Command): void {
         const bytes = await readInput(file, 'statement');
         parseSignedStatement(bytes); // refuse locally what the service would refuse for its form
         const client = clientFor(o.ts, o.token ?? process.env.SCITT_TOKEN, !!o.json);
-        const r = await client.register(bytes, { wait: o.wait, timeoutMs: Number(o.timeout) * 1000 });
+        const r = await client.register(bytes, { wait: o.wait, timeoutMs: intOption('--timeout', o.timeout, { min: 1, max: 86_400, unit: 'seconds' }) * 1000 });
         if (r.receipt) await writeOutput(o.out, r.receipt);
         report(!!o.json, { entryId: r.entryId, location: r.location, receipt: r.receipt ? o.out : undefined, pending: r.receipt ? undefined : true });
       }),

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ScittError } from '@scitt-actions/core';
-import { parsePolicy, startTransparencyService, stderrLog } from '@scitt-actions/transparency-service';
-import { UsageError, action } from '../run.ts';
+import { DEFAULT_BURST, DEFAULT_RATE, parsePolicy, startTransparencyService, stderrLog } from '@scitt-actions/transparency-service';
+import { intOption } from '../numbers.ts';
+import { action } from '../run.ts';
 
 interface ServeOptions {
   host: string;
@@ -13,11 +14,21 @@ interface ServeOptions {
   tokensFile?: string;
   adminTokenFile?: string;
   rate: string;
+  burst: string;
   bodyLimit: string;
   syncWait: string;
   origin?: string;
   tilesDir?: string;
   witness?: string[];
+}
+
+/** A file the operator named, or a clear ERR_IO (exit 2) saying which and why. */
+function readSecretText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ScittError('ERR_IO', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}; write one with scitt policy init`);
+  }
 }
 
 function readSecretLines(path: string, what: string): string[] {
@@ -42,7 +53,8 @@ export function registerServe(program: Command): void {
     .option('--policy <FILE>', 'registration policy JSON to apply at start (registered on the log)')
     .option('--tokens-file <FILE>', 'bearer tokens allowed to register, one per line (or SCITT_TS_TOKENS, comma-separated)')
     .option('--admin-token-file <FILE>', 'bearer token for POST /policy (or SCITT_TS_ADMIN_TOKEN)')
-    .option('--rate <N>', 'registrations per second per client (0: unlimited)', '0')
+    .option('--rate <N>', 'registrations per second per client address (0: unlimited; behind a proxy, one budget for all)', String(DEFAULT_RATE))
+    .option('--burst <N>', 'registrations a client may make at once before --rate applies', String(DEFAULT_BURST))
     .option('--body-limit <BYTES>', 'largest request body', String(2 * 1024 * 1024))
     .option('--sync-wait <MS>', 'how long POST /entries waits for its batch before answering 303 (poll /entries/{id})', '5000')
     .option('--origin <ORIGIN>', 'C2SP checkpoint origin and note key name (default: the issuer without its scheme)')
@@ -50,11 +62,14 @@ export function registerServe(program: Command): void {
     .option('--witness <URL=VKEY>', 'a witness to collect cosignatures from: its add-checkpoint prefix, "=", its verifier key (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .action(
       action('operate', async (o: ServeOptions) => {
-        const port = Number(o.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${o.port}`);
+        const port = intOption('--port', o.port, { max: 65535 });
+        const rate = intOption('--rate', o.rate, { unit: 'registrations per second per client; 0 for unlimited' });
+        const burst = intOption('--burst', o.burst, { min: 1 });
+        const bodyLimit = intOption('--body-limit', o.bodyLimit, { min: 1024, max: 1024 ** 3, unit: 'bytes' });
+        const syncWaitMs = intOption('--sync-wait', o.syncWait, { max: 600_000, unit: 'milliseconds' });
         const tokens = o.tokensFile ? readSecretLines(o.tokensFile, 'tokens file') : (process.env.SCITT_TS_TOKENS ?? '').split(',').filter(Boolean);
         const adminToken = o.adminTokenFile ? readSecretLines(o.adminTokenFile, 'admin token file')[0] : process.env.SCITT_TS_ADMIN_TOKEN;
-        const policy = o.policy ? parsePolicy(readFileSync(o.policy, 'utf8')) : undefined;
+        const policy = o.policy ? parsePolicy(readSecretText(o.policy, 'policy')) : undefined;
         const service = await startTransparencyService({
           dataDir: o.data,
           host: o.host,
@@ -63,23 +78,32 @@ export function registerServe(program: Command): void {
           ...(policy ? { policy } : {}),
           tokens,
           ...(adminToken ? { adminToken } : {}),
-          rate: Number(o.rate),
-          bodyLimit: Number(o.bodyLimit),
-          syncWaitMs: Number(o.syncWait),
+          rate,
+          burst,
+          bodyLimit,
+          syncWaitMs,
           ...(o.origin ? { origin: o.origin } : {}),
           ...(o.tilesDir ? { tilesDir: o.tilesDir } : {}),
           ...(o.witness ? { witnesses: o.witness.map(parseWitnessOption) } : {}),
         });
         process.stdout.write(`${service.url}\n`);
+        // Every registration acknowledged (201, or 303 before its batch committed) is committed before
+        // exit: close() drains the queue. A second signal while draining is logged, not obeyed.
+        let stopping = false;
         const stop = (signal: string) => {
-          stderrLog({ level: 'info', msg: `${signal}: shutting down`, treeSize: service.log.size() });
+          if (stopping) return stderrLog({ level: 'info', msg: `${signal}: already shutting down, committing ${service.log.queueLength} queued registrations` });
+          stopping = true;
+          stderrLog({ level: 'info', msg: `${signal}: shutting down`, treeSize: service.log.size(), queue: service.log.queueLength });
           service.close().then(
             () => process.exit(0),
-            () => process.exit(2),
+            (e: unknown) => {
+              stderrLog({ level: 'error', msg: 'shutdown failed', error: (e as Error).message });
+              process.exit(2);
+            },
           );
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
       }),
     );
 }
