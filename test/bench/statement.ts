@@ -6,18 +6,9 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { p256 } from '@noble/curves/nist.js';
-import {
-  bodyProtected,
-  createSignedStatement,
-  generateKey,
-  keySigner,
-  parseSignedStatement,
-  publicKey,
-  sigStructure,
-  thumbprint,
-  toJwk,
-  verifySignedStatement,
-} from '@scitt-actions/core';
+import { generateKey, publicKey } from '@scitt-actions/core';
+import { bodyProtected, keySigner, sigStructure, thumbprint, toJwk } from '@scitt-actions/core/cose';
+import { createSignedStatement, parseSignedStatement, verifySignedStatement } from '@scitt-actions/core/statement';
 import { fmt, opsPerSecond, pct, row, title } from './stats.ts';
 
 export async function bench(): Promise<void> {

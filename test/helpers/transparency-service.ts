@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CoseKey, toJwk } from '@scitt-actions/core';
+import { type CoseKey } from '@scitt-actions/core';
+import { toJwk } from '@scitt-actions/core/cose';
 
 export const SCITT_MAIN = resolve(fileURLToPath(import.meta.url), '../../../packages/cli/src/main.ts');
 

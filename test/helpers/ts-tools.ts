@@ -7,19 +7,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type CoseKey,
-  ProofType,
-  TrustedKeys,
-  type TreeHead,
-  decodeConsistencyProof,
-  decodeKeySet,
-  readReceiptHeaders,
-  toPem,
-  verifyConsistencyReceipt,
-  verifyTreeHead,
-  verifyTreeHeadConsistency,
-} from '@scitt-actions/core';
+import { type CoseKey, toPem } from '@scitt-actions/core';
+import { decodeKeySet } from '@scitt-actions/core/cose';
+import { ProofType, TrustedKeys, type TreeHead, decodeConsistencyProof, readReceiptHeaders, verifyConsistencyReceipt, verifyTreeHead, verifyTreeHeadConsistency } from '@scitt-actions/core/receipt';
 import type { LoadResult } from '../load/register-load.ts';
 
 export type { LoadResult } from '../load/register-load.ts';

@@ -24,7 +24,9 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { createSignedStatement, keySigner, loadKey, thumbprint } from '@scitt-actions/core';
+import { loadKey } from '@scitt-actions/core';
+import { keySigner, thumbprint } from '@scitt-actions/core/cose';
+import { createSignedStatement } from '@scitt-actions/core/statement';
 
 export interface LatencySummary {
   count: number;

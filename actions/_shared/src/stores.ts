@@ -1,6 +1,6 @@
 /** The stores an action reaches: GitHub releases through @actions/github's Octokit, OCI registries with the Docker config. */
 import * as github from '@actions/github';
-import type { StorageOptions } from '@scitt-actions/core';
+import type { StorageOptions } from '@scitt-actions/core/storage';
 import { InputError, optionalInput, secretInput } from './kit.ts';
 
 export function storageOptions(): StorageOptions {

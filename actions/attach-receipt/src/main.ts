@@ -1,16 +1,7 @@
 import * as core from '@actions/core';
 import { dirname } from 'node:path';
-import {
-  FileStatementStore,
-  type LocalStatement,
-  attachStatements,
-  type StoredObject,
-  artifactRef,
-  collectSubjects,
-  readLocalStatement,
-  resolveSubjectPaths,
-  isStatementAbout,
-} from '@scitt-actions/core';
+import { collectSubjects, resolveSubjectPaths, isStatementAbout } from '@scitt-actions/core/payload';
+import { FileStatementStore, type LocalStatement, attachStatements, type StoredObject, artifactRef, readLocalStatement } from '@scitt-actions/core/storage';
 import { InputError, info, listInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions, targetSpec } from '../../_shared/src/stores.ts';
 

@@ -1,14 +1,8 @@
 import * as core from '@actions/core';
-import {
-  type EvidenceSource,
-  type IssuerSigner,
-  collectSubjects,
-  issueEvidenceStatements,
-  keyIssuerSigner,
-  keylessSigner,
-  loadKey,
-  loadX509Trust,
-} from '@scitt-actions/core';
+import { type IssuerSigner, issueEvidenceStatements, keyIssuerSigner, keylessSigner, loadKey } from '@scitt-actions/core';
+import { collectSubjects } from '@scitt-actions/core/payload';
+import { type EvidenceSource } from '@scitt-actions/core/statement';
+import { loadX509Trust } from '@scitt-actions/core/verify';
 import { InputError, boolInput, info, listInput, optionalInput, runAction, secretInput, shortDigest, writeSummary } from '../../_shared/src/kit.ts';
 
 async function signer(): Promise<IssuerSigner> {

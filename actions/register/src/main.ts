@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
 import { writeFile, readFile } from 'node:fs/promises';
-import { ScrapiClient, attachReceipts, parseSignedStatement, resolveSubjectPaths, subjectSha256 } from '@scitt-actions/core';
+import { ScrapiClient, attachReceipts } from '@scitt-actions/core';
+import { resolveSubjectPaths, subjectSha256 } from '@scitt-actions/core/payload';
+import { parseSignedStatement } from '@scitt-actions/core/statement';
 import { InputError, boolInput, info, listInput, runAction, secretInput, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 
 void runAction('register', async () => {

@@ -1,22 +1,11 @@
 import * as core from '@actions/core';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type EvidenceKind,
-  type GateReport,
-  type IdentityPolicy,
-  type IssuerTrust,
-  collectSubjects,
-  discoverBesideFiles,
-  discoverIn,
-  gateArtifacts,
-  openStore,
-  resolveArtifact,
-  loadKey,
-  loadServiceKeys,
-  loadX509Trust,
-  runGate,
-} from '@scitt-actions/core';
+import { type GateReport, type IssuerTrust, loadKey, loadServiceKeys, runGate } from '@scitt-actions/core';
+import { type IdentityPolicy } from '@scitt-actions/core/identity';
+import { type EvidenceKind, collectSubjects } from '@scitt-actions/core/payload';
+import { openStore, resolveArtifact } from '@scitt-actions/core/storage';
+import { discoverBesideFiles, discoverIn, gateArtifacts, loadX509Trust } from '@scitt-actions/core/verify';
 import { InputError, annotate, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions } from '../../_shared/src/stores.ts';
 

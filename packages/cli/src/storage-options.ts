@@ -1,6 +1,6 @@
 /** How the CLI reaches stores: GitHub from GITHUB_REPOSITORY / GITHUB_TOKEN / GITHUB_API_URL (as in a workflow), OCI from the Docker config. */
 import type { Command } from 'commander';
-import type { StorageOptions } from '@scitt-actions/core';
+import type { StorageOptions } from '@scitt-actions/core/storage';
 import { UsageError } from './run.ts';
 
 export interface StorageFlags {

@@ -3,25 +3,7 @@
  * note package publish (c2sp.org/signed-note, tlog-checkpoint, tlog-cosignature).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  NoteError,
-  SIG_COSIGNATURE_V1,
-  checkpointBody,
-  cosignedMessage,
-  ed25519Cosigner,
-  ed25519Signer,
-  ed25519Verifier,
-  formatSignerKey,
-  generateEd25519Seed,
-  openCheckpoint,
-  openNote,
-  parseCheckpointBody,
-  parseNote,
-  parseSignerKey,
-  parseVerifierKey,
-  signCheckpoint,
-  signNote,
-} from '@scitt-actions/core';
+import { NoteError, SIG_COSIGNATURE_V1, checkpointBody, cosignedMessage, ed25519Cosigner, ed25519Signer, ed25519Verifier, formatSignerKey, generateEd25519Seed, openCheckpoint, openNote, parseCheckpointBody, parseNote, parseSignerKey, parseVerifierKey, signCheckpoint, signNote } from '@scitt-actions/core/checkpoint';
 
 // golang.org/x/mod/sumdb/note's test vectors.
 const PETER_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';

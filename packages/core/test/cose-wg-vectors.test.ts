@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScittError, SignatureError } from '../src/errors.ts';
-import { bodyProtected, decodeSign1, fromJwk, keySigner, publicKey, sigStructure, signSign1, verifySign1, algorithmByName, Header } from '../src/index.ts';
+import { publicKey } from '../src/index.ts';
+import { bodyProtected, decodeSign1, fromJwk, keySigner, sigStructure, signSign1, verifySign1, algorithmByName, Header } from '../src/cose/index.ts';
 import { hex, listJson, readJson, toHex } from './vectors.ts';
 
 interface Vector {

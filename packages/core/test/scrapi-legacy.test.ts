@@ -7,7 +7,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScrapiClient, ScrapiError, generateKey, publicKey, thumbprint, toJwk } from '../src/index.ts';
+import { ScrapiClient, generateKey, publicKey } from '../src/index.ts';
+import { thumbprint, toJwk } from '../src/cose/index.ts';
+import { ScrapiError } from '../src/scrapi/index.ts';
 
 const serviceKey = generateKey('P-384');
 const RECEIPT = new Uint8Array([0xd2, 0x84, 0x40, 0xa0, 0xf6, 0x40]); // the client treats receipts as opaque bytes

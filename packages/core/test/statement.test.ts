@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Tag, decode, encode } from '../src/cbor.ts';
-import {
-  Header,
-  ScittError,
-  createSignedStatement,
-  digestPreimage,
-  encodeSign1,
-  generateKey,
-  keySigner,
-  parseSignedStatement,
-  publicKey,
-  sigStructure,
-  thumbprint,
-  verifyPreimage,
-  verifySignedStatement,
-  type HeaderMap,
-} from '../src/index.ts';
+import { ScittError, generateKey, publicKey } from '../src/index.ts';
+import { Header, encodeSign1, keySigner, sigStructure, thumbprint, type HeaderMap } from '../src/cose/index.ts';
+import { createSignedStatement, digestPreimage, parseSignedStatement, verifyPreimage, verifySignedStatement } from '../src/statement/index.ts';
 
 const key = generateKey('P-256');
 const pub = publicKey(key);

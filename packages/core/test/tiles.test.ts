@@ -1,19 +1,7 @@
 /** tlog-tiles paths, bundles and a tiles-only reader against the service's own Merkle tree. */
 import { describe, expect, it } from 'vitest';
-import {
-  CompactRange,
-  MerkleTree,
-  TILE_WIDTH,
-  TileReader,
-  decodeEntryBundle,
-  encodeEntryBundle,
-  encodeTileIndex,
-  entryBundlePath,
-  leafHash,
-  parseTilePath,
-  tilePath,
-  tilesForSize,
-} from '@scitt-actions/core';
+import { MerkleTree, leafHash } from '@scitt-actions/core/merkle';
+import { CompactRange, TILE_WIDTH, TileReader, decodeEntryBundle, encodeEntryBundle, encodeTileIndex, entryBundlePath, parseTilePath, tilePath, tilesForSize } from '@scitt-actions/core/tiles';
 
 describe('tile paths', () => {
   it('encodes indices as the spec does', () => {

@@ -2,7 +2,7 @@
  * Concise Problem Details (RFC 9290), the error body of every SCRAPI response ≥ 400
  * (draft-ietf-scitt-scrapi §2.1): CBOR map with -1 title and -2 detail, and -4 response-code.
  */
-import { cbor } from '@scitt-actions/core';
+import * as cbor from '@scitt-actions/core/cbor';
 
 export const PROBLEM_MEDIA_TYPE = 'application/concise-problem-details+cbor';
 

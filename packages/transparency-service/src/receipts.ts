@@ -4,21 +4,12 @@
  * an inclusion receipt and a consistency receipt ending at that size (§5.3.1) sign: so every receipt
  * the service hands out, now or later, is rebuilt from one stored signature and an O(log n) proof.
  */
-import {
-  type ConsistencyProof,
-  type InclusionProof,
-  type Signer,
-  ProofType,
-  encodeConsistencyProof,
-  encodeInclusionProof,
-  encodeReceipt,
-  receiptProtectedHeader,
-  sigStructure,
-  signTreeHead,
-} from '@scitt-actions/core';
+import { type Signer, sigStructure } from '@scitt-actions/core/cose';
+import { type ConsistencyProof, type InclusionProof } from '@scitt-actions/core/merkle';
+import { ProofType, encodeConsistencyProof, encodeInclusionProof, encodeReceipt, receiptProtectedHeader, signTreeHead } from '@scitt-actions/core/receipt';
 import type { BatchRow } from './database.ts';
 
-export { statementEntry } from '@scitt-actions/core';
+export { statementEntry } from '@scitt-actions/core/receipt';
 
 export async function signBatch(o: { signer: Signer; kid: Uint8Array; iss: string; iat: number; treeSize: number; root: Uint8Array }): Promise<BatchRow> {
   const protectedBytes = receiptProtectedHeader({ signer: o.signer, kid: o.kid, iss: o.iss, iat: o.iat });

@@ -4,24 +4,10 @@
  * entry. The service applies the most recent committed policy.
  */
 import type { JsonWebKey } from 'node:crypto';
-import {
-  type CoseKey,
-  type IdentityPolicy,
-  type SignedStatement,
-  type TrustStore,
-  ScittError,
-  certificatesFromPem,
-  parseCertificate,
-  fromJwk,
-  trustFromPem,
-  verifySign1,
-  verifyX509Issuer,
-  loadKey,
-  parseSignedStatement,
-  thumbprint,
-  toJwk,
-  verifySignedStatement,
-} from '@scitt-actions/core';
+import { type CoseKey, ScittError, loadKey } from '@scitt-actions/core';
+import { fromJwk, verifySign1, thumbprint, toJwk } from '@scitt-actions/core/cose';
+import { type IdentityPolicy, type TrustStore, certificatesFromPem, parseCertificate, trustFromPem, verifyX509Issuer } from '@scitt-actions/core/identity';
+import { type SignedStatement, parseSignedStatement, verifySignedStatement } from '@scitt-actions/core/statement';
 import { HttpProblem } from './problem.ts';
 
 export const POLICY_SUBJECT = 'urn:scitt-actions:registration-policy';

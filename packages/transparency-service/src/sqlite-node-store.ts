@@ -1,5 +1,5 @@
 /** The Merkle NodeStore on the log database; writes happen inside the caller's batch transaction. */
-import type { NodeStore, StoredNode } from '@scitt-actions/core';
+import type { NodeStore, StoredNode } from '@scitt-actions/core/merkle';
 import type { LogDatabase } from './database.ts';
 
 export class SqliteNodeStore implements NodeStore {

@@ -10,21 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  createSignedStatement,
-  generateKey,
-  keySigner,
-  loadKey,
-  parseSignedStatement,
-  publicKey,
-  statementEntry,
-  thumbprint,
-  toJwk,
-  toPem,
-  verifyReceipt,
-  verifySignedStatement,
-  type CoseKey,
-} from '@scitt-actions/core';
+import { generateKey, loadKey, publicKey, toPem, type CoseKey } from '@scitt-actions/core';
+import { keySigner, thumbprint, toJwk } from '@scitt-actions/core/cose';
+import { statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
+import { createSignedStatement, parseSignedStatement, verifySignedStatement } from '@scitt-actions/core/statement';
 import { LogDatabase } from '../src/database.ts';
 import { KEY_FILE } from '../src/service-key.ts';
 import { SCITT_MAIN, startService, writePolicy } from '../../../test/helpers/transparency-service.ts';

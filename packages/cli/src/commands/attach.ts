@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { attachReceipts, attachStatements, discoverStatements, parseSignedStatement, readLocalStatement } from '@scitt-actions/core';
+import { attachReceipts } from '@scitt-actions/core';
+import { parseSignedStatement } from '@scitt-actions/core/statement';
+import { attachStatements, discoverStatements, readLocalStatement } from '@scitt-actions/core/storage';
 import { UsageError, action } from '../run.ts';
 import { readInput, report, writeOutput } from '../io.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';

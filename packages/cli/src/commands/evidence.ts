@@ -1,17 +1,8 @@
 /** The evidence mode of `scitt statement create` and `scitt provenance generate`: build outputs in, statements out. */
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import {
-  type EvidenceKind,
-  type IssuerSigner,
-  type PayloadPlacement,
-  type Subject,
-  buildProvenanceStatement,
-  collectSubjects,
-  createProgressRenderer,
-  issueEvidenceStatements,
-  toInTotoSubject,
-} from '@scitt-actions/core';
+import { type IssuerSigner, issueEvidenceStatements } from '@scitt-actions/core';
+import { type EvidenceKind, type PayloadPlacement, type Subject, buildProvenanceStatement, collectSubjects, createProgressRenderer, toInTotoSubject } from '@scitt-actions/core/payload';
 import { UsageError, action } from '../run.ts';
 import { report } from '../io.ts';
 

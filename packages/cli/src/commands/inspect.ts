@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { diagnose } from '@scitt-actions/core';
+import { diagnose } from '@scitt-actions/core/diagnostic';
 import { action } from '../run.ts';
 import { readInput } from '../io.ts';
 

@@ -1,6 +1,7 @@
 import { chmod } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { algorithmByName, generateKey, thumbprint, toPem, type Curve } from '@scitt-actions/core';
+import { generateKey, toPem } from '@scitt-actions/core';
+import { algorithmByName, thumbprint, type Curve } from '@scitt-actions/core/cose';
 import { action } from '../run.ts';
 import { hex, report, writeOutput } from '../io.ts';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { encodeKeySet, thumbprint } from '@scitt-actions/core';
+import { encodeKeySet, thumbprint } from '@scitt-actions/core/cose';
 import { action } from '../run.ts';
 import { hex, report, writeOutput } from '../io.ts';
 import { clientFor } from './register.ts';

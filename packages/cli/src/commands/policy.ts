@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ScittError, getPolicy, setPolicy } from '@scitt-actions/core';
+import { ScittError } from '@scitt-actions/core';
+import { getPolicy, setPolicy } from '@scitt-actions/core/scrapi';
 import { action } from '../run.ts';
 import { readInput } from '../io.ts';
 import { clientFor } from './register.ts';

@@ -1,17 +1,8 @@
 import type { Command } from 'commander';
-import {
-  DEFAULT_FULCIO_URL,
-  type IssuerSigner,
-  StatementError,
-  digestPreimage,
-  issueSignedStatement,
-  keyIssuerSigner,
-  keylessSigner,
-  loadX509Trust,
-  parseSignedStatement,
-  verifyPreimage,
-  verifySignedStatement,
-} from '@scitt-actions/core';
+import { type IssuerSigner, StatementError, issueSignedStatement, keyIssuerSigner, keylessSigner } from '@scitt-actions/core';
+import { DEFAULT_FULCIO_URL } from '@scitt-actions/core/identity';
+import { digestPreimage, parseSignedStatement, verifyPreimage, verifySignedStatement } from '@scitt-actions/core/statement';
+import { loadX509Trust } from '@scitt-actions/core/verify';
 import { UsageError, action } from '../run.ts';
 import { hex, readInput, readKey, report, writeOutput } from '../io.ts';
 import { type SubjectFlags, addSubjectOptions, hasSubjects, issueFromEvidence } from './evidence.ts';

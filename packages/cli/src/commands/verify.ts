@@ -1,22 +1,9 @@
 import type { Command } from 'commander';
-import {
-  type EvidenceKind,
-  type GateReport,
-  type IdentityPolicy,
-  type IssuerTrust,
-  type VerificationResult,
-  collectSubjects,
-  discoverBesideFiles,
-  discoverIn,
-  gateArtifacts,
-  resolveArtifact,
-  runGate,
-  loadKey,
-  loadServiceKeys,
-  loadX509Trust,
-  sha256File,
-  verifyTransparent,
-} from '@scitt-actions/core';
+import { type GateReport, type IssuerTrust, type VerificationResult, runGate, loadKey, loadServiceKeys, verifyTransparent } from '@scitt-actions/core';
+import { type IdentityPolicy } from '@scitt-actions/core/identity';
+import { type EvidenceKind, collectSubjects, sha256File } from '@scitt-actions/core/payload';
+import { resolveArtifact } from '@scitt-actions/core/storage';
+import { discoverBesideFiles, discoverIn, gateArtifacts, loadX509Trust } from '@scitt-actions/core/verify';
 import { EXIT, UsageError, action } from '../run.ts';
 import { printable, readInput } from '../io.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';

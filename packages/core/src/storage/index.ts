@@ -43,3 +43,4 @@ export { OciStatementStore, type OciStoreOptions } from './oci/store.ts';
 export { type RegistryCredentials, dockerCredentials } from './oci/auth.ts';
 export { type ImageReference, parseImageReference } from './oci/reference.ts';
 export { type StorageOptions, type StorageTarget, artifactFromSubject, attachStatements, discoverStatements, openStore, parseStorageTarget, resolveArtifact } from './target.ts';
+export { type LocalStatement, readLocalStatement } from './local-items.ts';
