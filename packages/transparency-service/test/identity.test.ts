@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateKey, loadKey, publicKey, toPem } from '@scitt-actions/core';
 import { thumbprint } from '@scitt-actions/core/cose';
 import { KEY_FILE, loadOrCreateServiceKey } from '../src/service-key.ts';
+import { NOTE_KEY_FILE, loadOrCreateNoteKeySeed } from '../src/note-key.ts';
 import { startService } from '../../../test/helpers/transparency-service.ts';
 import { runServeExpectingExit } from '../../../test/helpers/ts-process.ts';
 import { kidsOf, serviceKeys } from '../../../test/helpers/ts-tools.ts';
@@ -72,6 +73,15 @@ describe('key creation', () => {
     const again = loadOrCreateServiceKey(dataDir, { size: 0 });
     expect(again.created).toBe(false);
     expect(Buffer.from(again.kid)).toEqual(Buffer.from(k.kid));
+  });
+
+  it('of the checkpoint note key is not blocked by a stale temporary file named after this PID either', () => {
+    const dataDir = scratch();
+    writeFileSync(join(dataDir, `${NOTE_KEY_FILE}.${process.pid}.tmp`), 'torn');
+    const seed = loadOrCreateNoteKeySeed(dataDir);
+    expect(seed.length).toBe(32);
+    expect(readdirSync(dataDir)).toEqual([NOTE_KEY_FILE]);
+    expect(Buffer.from(loadOrCreateNoteKeySeed(dataDir))).toEqual(Buffer.from(seed));
   });
 
   it('for a log that has entries throws instead of minting', () => {
