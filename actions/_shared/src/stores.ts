@@ -18,8 +18,8 @@ export function targetSpec(target: string): string {
     return `release:${tag}`;
   }
   if (target === 'oci') {
-    const image = optionalInput('image');
-    if (!image) throw new InputError('target: oci needs image (registry/repository@sha256:…)');
+    const image = optionalInput('image') ?? optionalInput('subject-image');
+    if (!image) throw new InputError('target: oci needs image or subject-image (registry/repository@sha256:…)');
     return image.startsWith('oci://') ? image : `oci://${image}`;
   }
   throw new InputError(`target must be files, release or oci, got "${target}"`);

@@ -2,11 +2,12 @@ import * as core from '@actions/core';
 import { dirname } from 'node:path';
 import { collectSubjects, resolveSubjectPaths, isStatementAbout } from '@scitt-actions/core/payload';
 import { FileStatementStore, type LocalStatement, attachStatements, type StoredObject, artifactRef, readLocalStatement } from '@scitt-actions/core/storage';
-import { InputError, info, listInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
+import { InputError, info, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions, targetSpec } from '../../_shared/src/stores.ts';
 
 void runAction('attach-receipt', async () => {
-  const target = core.getInput('target') || 'files';
+  // subject-image alone means: store the statements as referrers of that image (actions/attest's push-to-registry)
+  const target = core.getInput('target') || (optionalInput('subject-image') ? 'oci' : 'files');
   const statements: LocalStatement[] = await Promise.all((await resolveSubjectPaths(listInput('statement-path', { required: true }))).map(readLocalStatement));
   if (target !== 'files') {
     // a release or an image: each statement goes to the artifact its subject pins (an asset of that name, or the image)

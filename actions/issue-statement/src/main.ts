@@ -28,6 +28,7 @@ void runAction('issue-statement', async () => {
     paths: listInput('subject-path'),
     ...(digest ? { digests: [{ name: name!, digest }] } : {}),
     checksumFiles: listInput('subject-checksums'),
+    images: listInput('subject-image'),
   });
   const evidence: EvidenceSource[] = listInput('evidence-path').map((path) => ({ path }));
   if (boolInput('generate-provenance', false)) evidence.push({ provenance: { env: process.env } });
