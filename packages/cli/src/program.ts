@@ -21,6 +21,7 @@ const MODULES: { verbs: readonly string[]; load: () => Promise<Register> }[] = [
   { verbs: ['policy', 'trusted-root'], load: async () => (await import('./commands/policy.ts')).registerPolicy },
   { verbs: ['inspect'], load: async () => (await import('./commands/inspect.ts')).registerInspect },
   { verbs: ['witness'], load: async () => (await import('./commands/witness.ts')).registerWitness },
+  { verbs: ['monitor'], load: async () => (await import('./commands/monitor.ts')).registerMonitor },
 ];
 
 /** Every verb the CLI has, in help order. */

@@ -7,6 +7,7 @@ import { discoverBesideFiles, discoverIn, gateArtifacts, loadX509Trust } from '@
 import { EXIT, UsageError, action } from '../run.ts';
 import { printable, readInput } from '../io.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
+import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, wantsTrustState } from '../trust-state-options.ts';
 
 export interface IdentityFlags {
   repo?: string;
@@ -22,7 +23,7 @@ export interface IdentityFlags {
   x509Roots?: string;
 }
 
-interface VerifyFlags extends IdentityFlags, StorageFlags {
+interface VerifyFlags extends IdentityFlags, StorageFlags, TrustStateFlags {
   tsKeys: string;
   require?: string;
   issuerKey?: string[];
@@ -99,7 +100,7 @@ export function registerVerify(program: Command): void {
     .option('--evidence <FILE>', 'the evidence of a hash-envelope statement, checked against the signed digest')
     .option('--min-receipts <N>', 'receipts from at least N distinct trusted services', '1')
     .option('--json', 'print the full result as JSON');
-  addStorageOptions(addIdentityOptions(cmd)).action(
+  addTrustStateOptions(addStorageOptions(addIdentityOptions(cmd))).action(
     action('verify', async (file: string | undefined, o: VerifyFlags) => {
       if (!file) return gate(o);
       if ((o.artifact?.length ?? 0) > 1) throw new UsageError('with a FILE, give one --artifact');
@@ -113,6 +114,8 @@ export function registerVerify(program: Command): void {
         ...(o.artifact?.[0] ? { artifactSha256: (await sha256File(o.artifact[0])).sha256 } : {}),
         ...(o.evidence ? { evidence: { path: o.evidence } } : {}),
       });
+      // With a trust state, a verified receipt counts only if its tree is consistent with the remembered one.
+      if (result.ok && wantsTrustState(o)) await enforceTrustState(bytes, await loadServiceKeys(o.tsKeys), o);
       if (o.json) process.stdout.write(`${JSON.stringify(result, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2)}\n`);
       else printResult(result, file);
       if (!result.ok) {
@@ -125,6 +128,7 @@ export function registerVerify(program: Command): void {
 
 /** Without a FILE: discover each artifact's statements (beside the file, in a release, as OCI referrers) and apply the release gate. */
 async function gate(o: VerifyFlags): Promise<void> {
+  if (wantsTrustState(o)) throw new UsageError('--trust-state and --min-witnesses apply to one FILE for now: verify each Transparent Statement with them');
   if (!o.artifact?.length) throw new UsageError('name what to verify: a FILE.scitt, or the artifacts with --artifact PATH|release:TAG/ASSET|oci://REF');
   const require = (o.require ?? '').split(',').map((k) => k.trim()).filter(Boolean) as EvidenceKind[];
   const policy = { trustedServiceKeys: await loadServiceKeys(o.tsKeys), receiptPolicy: { minServices: Number(o.minReceipts) }, issuer: await issuerTrust(o), require, ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}) };

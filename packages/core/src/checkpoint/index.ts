@@ -1,2 +1,3 @@
 export * from './note.ts';
 export * from './checkpoint.ts';
+export * from './trust-state.ts';

@@ -1,0 +1,218 @@
+/**
+ * The relying party as a witness: a trust state remembers, for each trusted service, the largest
+ * tree it has verified (size and root, and the checkpoint when one was seen). A receipt then counts
+ * only if its tree is consistent with the remembered one — proven with an RFC 9162 consistency
+ * proof obtained from the service (GET /consistency) or computed from its tiles — and the state
+ * advances to the larger tree. Two signed roots that no valid proof connects are a fork: the service
+ * showed different logs to different parties (equivocation, RFC 9943 §9). A proof that cannot be
+ * obtained is a failure, never a skip.
+ *
+ * File format (JSON, version 1), one entry per service, keyed by the receipts' issuer (CWT iss):
+ *   { "version": 1, "services": { "<iss>": { "treeSize": n, "root": "<base64>", "updated": "<ISO time>",
+ *     "checkpoint": "<signed note, when a checkpoint was verified>" } } }
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { ScittError } from '../errors.ts';
+import { digestsEqual } from '../merkle/hash.ts';
+import { rootFromConsistencyProof } from '../merkle/verify.ts';
+import { decodeConsistencyProof } from '../receipt/proofs.ts';
+import { type TrustedKeys } from '../receipt/keys.ts';
+import { extractReceipts } from '../receipt/transparent.ts';
+import { statementEntry } from '../receipt/entry.ts';
+import { readReceiptHeaders, verifyReceipt } from '../receipt/verify.ts';
+import { TileReader, httpTileFetch } from '../tiles/reader.ts';
+import { type OpenedCheckpoint, openCheckpoint } from './checkpoint.ts';
+import type { NoteVerifier } from './note.ts';
+
+export interface ServiceState {
+  treeSize: number;
+  /** base64 */
+  root: string;
+  updated: string;
+  checkpoint?: string;
+}
+
+export interface TrustState {
+  version: 1;
+  services: Record<string, ServiceState>;
+}
+
+/** Two signed trees of one service that cannot both be true: both roots are named. */
+export class EquivocationError extends ScittError {
+  readonly service: string;
+  readonly remembered: { treeSize: number; root: string };
+  readonly presented: { treeSize: number; root: string };
+
+  constructor(service: string, remembered: { treeSize: number; root: string }, presented: { treeSize: number; root: string }, why: string) {
+    super(
+      'ERR_EQUIVOCATION',
+      `equivocation detected: ${service} signed a tree of ${presented.treeSize} leaves with root ${presented.root}, inconsistent with the tree of ${remembered.treeSize} leaves with root ${remembered.root} remembered in the trust state (${why}); the service shows different logs to different parties — do not release, keep both as evidence`,
+    );
+    this.service = service;
+    this.remembered = remembered;
+    this.presented = presented;
+  }
+}
+
+export const emptyTrustState = (): TrustState => ({ version: 1, services: {} });
+
+/** Reads a trust state file; a missing file is an empty state (the first use trusts what it sees). */
+export function loadTrustState(path: string): TrustState {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyTrustState();
+    throw new ScittError('ERR_TRUST_STATE', `cannot read trust state ${path}: ${(e as Error).message}`);
+  }
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new ScittError('ERR_TRUST_STATE', `trust state ${path} is not JSON (${(e as Error).message}); restore it from the workflow's cache or history`);
+  }
+  const s = j as TrustState;
+  if (!s || s.version !== 1 || typeof s.services !== 'object' || s.services === null) throw new ScittError('ERR_TRUST_STATE', `trust state ${path} is not a version 1 trust state`);
+  for (const [k, v] of Object.entries(s.services)) {
+    if (!Number.isSafeInteger(v.treeSize) || v.treeSize < 1 || typeof v.root !== 'string' || Buffer.from(v.root, 'base64').length !== 32) {
+      throw new ScittError('ERR_TRUST_STATE', `trust state ${path}: the entry for ${k} needs a treeSize ≥ 1 and a base64 32-byte root`);
+    }
+  }
+  return s;
+}
+
+/** Writes the state whole (temporary file, fsync, rename): a crash leaves the old state or the new. */
+export function saveTrustState(path: string, state: TrustState): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Gives the consistency proof path between two tree sizes of a service (unverified: it is checked here). */
+export type ConsistencySource = (from: number, to: number) => Promise<readonly Uint8Array[]>;
+
+/** Proofs from the service's own GET /consistency (a COSE consistency receipt; its path is what is used). */
+export function serviceConsistencySource(serviceUrl: string): ConsistencySource {
+  return async (from, to) => {
+    const url = new URL(`consistency?from=${from}&to=${to}`, serviceUrl.endsWith('/') ? serviceUrl : `${serviceUrl}/`);
+    const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(15_000) });
+    if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}`);
+    const h = readReceiptHeaders(new Uint8Array(await res.arrayBuffer()));
+    const proofs = h.vdp.get(-2) as unknown;
+    if (!Array.isArray(proofs) || proofs.length !== 1 || !(proofs[0] instanceof Uint8Array)) throw new Error('the consistency receipt carries no single consistency proof');
+    const p = decodeConsistencyProof(proofs[0]);
+    if (p.treeSize1 !== from || p.treeSize2 !== to) throw new Error(`the service proved ${p.treeSize1} → ${p.treeSize2}, not ${from} → ${to}`);
+    return p.path;
+  };
+}
+
+/** Proofs computed from the log's tiles (c2sp.org/tlog-tiles) below `prefix`. */
+export function tilesConsistencySource(prefix: string): ConsistencySource {
+  const reader = new TileReader(httpTileFetch(prefix));
+  return async (from, to) => (await reader.consistencyProof(from, to)).path;
+}
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+
+/**
+ * Checks a tree (size, root) a service signed against the state and advances the state to the
+ * larger tree. Throws EquivocationError on a fork, ERR_CONSISTENCY_UNAVAILABLE when no proof can be had.
+ */
+export async function checkTreeAgainstState(state: TrustState, service: string, tree: { treeSize: number; root: Uint8Array; checkpoint?: string }, source: ConsistencySource, now = new Date()): Promise<'new' | 'same' | 'advanced' | 'older'> {
+  const known = state.services[service];
+  const presented = { treeSize: tree.treeSize, root: b64(tree.root) };
+  const record = () => {
+    state.services[service] = { treeSize: tree.treeSize, root: presented.root, updated: now.toISOString(), ...(tree.checkpoint ? { checkpoint: tree.checkpoint } : {}) };
+  };
+  if (!known) {
+    record();
+    return 'new';
+  }
+  const knownRoot = new Uint8Array(Buffer.from(known.root, 'base64'));
+  const remembered = { treeSize: known.treeSize, root: known.root };
+  if (known.treeSize === tree.treeSize) {
+    if (!digestsEqual(knownRoot, tree.root)) throw new EquivocationError(service, remembered, presented, 'same size, different roots');
+    if (tree.checkpoint && !known.checkpoint) record();
+    return 'same';
+  }
+  const [older, newer] = known.treeSize < tree.treeSize ? [{ size: known.treeSize, root: knownRoot }, { size: tree.treeSize, root: tree.root }] : [{ size: tree.treeSize, root: tree.root }, { size: known.treeSize, root: knownRoot }];
+  let path: readonly Uint8Array[];
+  try {
+    path = await source(older.size, newer.size);
+  } catch (e) {
+    throw new ScittError('ERR_CONSISTENCY_UNAVAILABLE', `cannot obtain a consistency proof for ${service} between tree sizes ${older.size} and ${newer.size} (${(e as Error).message}); without it the receipt cannot be checked against the trust state, so it does not count`);
+  }
+  let ok = false;
+  try {
+    ok = digestsEqual(rootFromConsistencyProof({ treeSize1: older.size, treeSize2: newer.size, path }, older.root), newer.root);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new EquivocationError(service, remembered, presented, `no valid consistency proof from size ${older.size} to ${newer.size}`);
+  if (known.treeSize < tree.treeSize) {
+    record();
+    return 'advanced';
+  }
+  return 'older';
+}
+
+export interface TrustStateCheck {
+  service: string;
+  treeSize: number;
+  outcome: 'new' | 'same' | 'advanced' | 'older';
+}
+
+/**
+ * Every verified RFC 9162 receipt on a Transparent Statement, checked against the state (see
+ * checkTreeAgainstState). `sourceFor(iss)` names where that service's proofs come from.
+ */
+export async function checkReceiptsAgainstState(statement: Uint8Array, keys: TrustedKeys, state: TrustState, sourceFor: (iss: string) => ConsistencySource): Promise<TrustStateCheck[]> {
+  const entry = statementEntry(statement);
+  const out: TrustStateCheck[] = [];
+  for (const receipt of extractReceipts(statement)) {
+    let v;
+    try {
+      v = verifyReceipt(receipt, entry, keys);
+    } catch {
+      continue; // the verifier reports receipts that do not verify; only verified trees are compared
+    }
+    if (v.treeSize === undefined) continue; // CCF receipts carry no RFC 9162 tree
+    const service = v.iss ?? Buffer.from(v.kid).toString('hex');
+    out.push({ service, treeSize: v.treeSize, outcome: await checkTreeAgainstState(state, service, { treeSize: v.treeSize, root: v.root }, sourceFor(service)) });
+  }
+  if (out.length === 0) throw new ScittError('ERR_TRUST_STATE', 'no verified RFC 9162 receipt on this statement to check against the trust state');
+  return out;
+}
+
+/**
+ * The k-of-n witness policy: the service's current checkpoint must verify with its note key and
+ * carry cosignatures by at least k of the named witnesses; the checkpoint then enters the state like
+ * any signed tree (so the receipt checked next must be consistent with it).
+ */
+export async function checkWitnessedCheckpoint(
+  state: TrustState,
+  service: string,
+  o: { checkpointUrl: string; logKey: NoteVerifier; witnesses: readonly NoteVerifier[]; k: number; source: ConsistencySource },
+): Promise<OpenedCheckpoint> {
+  let note: string;
+  try {
+    const res = await fetch(o.checkpointUrl, { redirect: 'error', signal: AbortSignal.timeout(15_000) });
+    if (res.status !== 200) throw new Error(`answered ${res.status}`);
+    note = await res.text();
+  } catch (e) {
+    throw new ScittError('ERR_CONSISTENCY_UNAVAILABLE', `cannot fetch the checkpoint ${o.checkpointUrl} (${(e as Error).message}); the witness policy cannot be checked`);
+  }
+  const cp = openCheckpoint(note, o.logKey, o.witnesses);
+  const names = new Set(cp.cosigners.map((c) => c.name));
+  if (names.size < o.k) {
+    throw new ScittError('ERR_WITNESS_QUORUM', `the checkpoint of ${service} at size ${cp.size} has ${names.size} valid cosignature(s) from the named witnesses (${[...names].join(', ') || 'none'}); the policy needs ${o.k}`);
+  }
+  if (cp.size > 0) await checkTreeAgainstState(state, service, { treeSize: cp.size, root: cp.root, checkpoint: note }, o.source);
+  return cp;
+}
