@@ -14,7 +14,9 @@ import { RegistryClient } from '../src/storage/oci/client.ts';
 import { MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST } from '../src/storage/oci/media-types.ts';
 import { storageLimits } from '../src/storage/types.ts';
 import { loadServiceKeys } from '../src/verify/trust-inputs.ts';
-import { statementItem, transparentStatement } from './helpers/storage-statements.ts';
+import { attachReceipts } from '../src/receipt/transparent.ts';
+import { startGitHubServer } from './helpers/storage-github-server.ts';
+import { genericSub, receiptFor, statementItem, transparentStatement } from './helpers/storage-statements.ts';
 
 interface Seen {
   method: string;
@@ -207,5 +209,30 @@ describe('GitHub release assets: API calls and uploads stay on the API origin', 
     const store = new GitHubReleaseStore({ owner: 'acme', repo: 'app', tag: 'v1', token: 'ghs_secret', baseUrl: api.url });
     expect((await failure(store.release())).code).toBe('ERR_ORIGIN');
     expect(other.seen).toEqual([]);
+  });
+
+  it('asset bytes come from the storage host (another origin, without the token); a stored statement is merged again only when it matches the digest the API records', async () => {
+    const artifact = { name: 'app-1.0.tgz', sha256: createHash('sha256').update('app').digest('hex') };
+    for (const digests of [true, false]) {
+      const gh = await startGitHubServer({ digests });
+      try {
+        gh.addRelease('v1');
+        gh.addAsset('v1', artifact.name, Buffer.from('app'));
+        const store = new GitHubReleaseStore({ owner: gh.owner, repo: gh.repo, tag: 'v1', token: gh.token, baseUrl: gh.apiUrl });
+        const s = await transparentStatement(genericSub(artifact.name, artifact.sha256));
+        await store.attach(artifact, [statementItem(s.transparent)]);
+        const from = gh.log.length;
+        expect((await store.discover(artifact)).statements).toHaveLength(1); // verified later by signature and receipts
+        const downloads = gh.log.slice(from).filter((r) => r.origin === 'web');
+        expect(downloads.length).toBeGreaterThan(0);
+        expect(downloads.every((r) => r.authorization === undefined)).toBe(true);
+        const more = attachReceipts(s.signed, [await receiptFor(s.signed, 'https://ts2.example')]);
+        const merged = store.attach(artifact, [statementItem(more)]);
+        if (digests) expect((await merged)[0]).toMatchObject({ status: 'updated' });
+        else expect((await failure(merged)).code).toBe('ERR_ORIGIN');
+      } finally {
+        await gh.close();
+      }
+    }
   });
 });
