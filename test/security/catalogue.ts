@@ -44,6 +44,7 @@ import { FileStatementStore } from '../../packages/core/src/storage/files.ts';
 import { createSignedStatement, parseSignedStatement, verifySignedStatement } from '../../packages/core/src/statement/signed-statement.ts';
 import { makeCa, makeLeaf, utf8String, type Issued } from '../../packages/core/test/helpers/identity-certs.ts';
 import { scitt } from '../helpers/cli.ts';
+import { RESOURCE_ROWS } from './resource-rows.ts';
 import {
   ISS,
   SBOM,
@@ -932,4 +933,5 @@ export const CATALOGUE: Row[] = [
     build: async () => ({ statement: await transparentOf(await createSignedStatement({ payload: SBOM, signer: issuer.signer, iss: ISS, sub: `pkg:generic/app@1.0?checksum=sha256:${hex(sha256(SBOM))}`, kid: issuer.kid })) }),
     expect: { code: 'ERR_ORIGIN' },
   }),
+  ...RESOURCE_ROWS,
 ];

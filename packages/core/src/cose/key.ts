@@ -98,12 +98,14 @@ export function fromKeyObject(k: KeyObject): CoseKey {
 
 /** The public half of a key (drops `d`). */
 export function publicKey(key: CoseKey): CoseKey {
+  assertCoseKey(key);
   const { d: _d, ...pub } = key;
   return pub;
 }
 
 /** Loads a key from PEM (SPKI, PKCS#8, SEC1), JWK JSON or a CBOR COSE_Key. */
 export function loadKey(input: string | Uint8Array): CoseKey {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw new KeyError('ERR_KEY_INVALID', 'a key is given as PEM text, a JWK (JSON) or COSE_Key bytes');
   const text = typeof input === 'string' ? input : looksLikeText(input) ? Buffer.from(input).toString('utf8') : undefined;
   if (text !== undefined && text.includes('-----BEGIN')) {
     try {
@@ -132,6 +134,7 @@ function looksLikeText(b: Uint8Array): boolean {
 }
 
 export function toPem(key: CoseKey, { includePrivate = false } = {}): string {
+  assertCoseKey(key);
   if (includePrivate) return privateKeyObject(key).export({ format: 'pem', type: 'pkcs8' }).toString();
   return publicKeyObject(key).export({ format: 'pem', type: 'spki' }).toString();
 }
@@ -207,7 +210,15 @@ export function thumbprintUri(key: CoseKey): string {
   return `urn:ietf:params:oauth:ckt:sha-256:${b64u(thumbprint(key))}`;
 }
 
+/** A key argument that is not even a COSE key object: typed, not a TypeError on its first field. */
+export function assertCoseKey(key: unknown): void {
+  if (typeof key !== 'object' || key === null || typeof (key as CoseKey).kty !== 'string' || !Object.hasOwn(COORD, (key as CoseKey).crv) || !((key as CoseKey).x instanceof Uint8Array)) {
+    throw new KeyError('ERR_KEY_INVALID', 'not a COSE key (an object with kty and crv, as loadKey and generateKey return)');
+  }
+}
+
 export function generateKey(crv: Curve = 'P-256'): CoseKey {
+  if (typeof crv !== 'string' || !Object.hasOwn(COORD, crv)) throw new KeyError('ERR_KEY_UNSUPPORTED', `curve ${JSON.stringify(String(crv)).slice(0, 40)} is not one of ${Object.keys(COORD).join(', ')}`);
   const { privateKey } =
     crv === 'Ed25519'
       ? generateKeyPairSync('ed25519')

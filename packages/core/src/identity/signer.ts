@@ -4,7 +4,7 @@
  */
 import { IdentityError } from '../errors.ts';
 import { type Algorithm, defaultAlgorithmFor } from '../cose/algorithms.ts';
-import { type CoseKey, publicKey, thumbprint } from '../cose/key.ts';
+import { type CoseKey, assertCoseKey, publicKey, thumbprint } from '../cose/key.ts';
 import { type Signer, keySigner } from '../cose/sign1.ts';
 import { certificateKey, parseCertificate } from './certificate.ts';
 import { x5chainCertificates } from './path.ts';
@@ -34,6 +34,7 @@ const sameKey = (a: CoseKey, b: CoseKey) => Buffer.from(thumbprint(a)).equals(Bu
 
 /** A signer over a held key; kid is its RFC 9679 thumbprint. */
 export function keyIssuerSigner(key: CoseKey, options: KeyIssuerSignerOptions = {}): IssuerSigner {
+  assertCoseKey(key);
   const signer = keySigner(key, options.algorithm ?? defaultAlgorithmFor(key.crv));
   const kid = thumbprint(key);
   let x5chain: Uint8Array[] | undefined;

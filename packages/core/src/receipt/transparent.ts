@@ -41,6 +41,8 @@ export function extractReceipts(statement: Uint8Array | StatementParts): Uint8Ar
  * Each receipt must be a tagged COSE_Sign1. Other unprotected headers are kept.
  */
 export function attachReceipts(statement: Uint8Array, receipts: readonly Uint8Array[]): Uint8Array {
+  if (!(statement instanceof Uint8Array)) throw new ReceiptError('ERR_RECEIPT_MALFORMED', 'the statement must be bytes (a Uint8Array)');
+  if (!Array.isArray(receipts) || !receipts.every((r) => r instanceof Uint8Array)) throw new ReceiptError('ERR_RECEIPT_MALFORMED', 'receipts must be an array of bytes (Uint8Array)');
   const parts = parseStatementParts(statement);
   const all = extractReceipts(parts);
   for (const r of receipts) {

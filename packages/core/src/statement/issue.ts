@@ -14,6 +14,10 @@ export type IssueStatementOptions = Omit<CreateStatementOptions, 'signer' | 'kid
 };
 
 export async function issueSignedStatement(o: IssueStatementOptions): Promise<Uint8Array> {
+  if (typeof o !== 'object' || o === null || typeof o.signer?.identity !== 'function') throw new StatementError('ERR_USAGE', 'issueSignedStatement needs { signer, sub, payload }: a signer from keyIssuerSigner or keylessSigner');
+  if (typeof o.sub !== 'string') throw new StatementError('ERR_STATEMENT_CLAIMS', 'sub must be a string (RFC 9943 §6)');
+  if (!(o.payload instanceof Uint8Array)) throw new StatementError('ERR_USAGE', 'payload must be bytes (a Uint8Array)');
+  if (o.iss !== undefined && typeof o.iss !== 'string') throw new StatementError('ERR_STATEMENT_CLAIMS', 'iss must be a string (RFC 9943 §6)');
   const id = await o.signer.identity();
   if (id.iss && o.iss && o.iss !== id.iss) {
     throw new StatementError('ERR_STATEMENT_ISSUER', `this signer's certificate makes the issuer ${id.iss}; a different iss (${o.iss}) would not verify against it — leave iss out`);

@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { ScittError } from '../errors.ts';
+import { assertArray, assertObject, assertString } from '../guard.ts';
 import { type EvidenceKind, detectEvidence } from '../payload/detect.ts';
 import { parseSignedStatement } from '../statement/signed-statement.ts';
 import { artifactRef } from '../storage/artifact.ts';
@@ -64,10 +65,20 @@ export interface Discovered {
 }
 
 export async function runGate(artifacts: readonly GateArtifact[], discover: (a: GateArtifact) => Promise<Discovered>, policy: GatePolicy): Promise<GateReport> {
+  assertArray(artifacts, 'the gate\'s artifacts');
   if (artifacts.length === 0) throw new ScittError('ERR_USAGE', 'the gate has no artifact to check: name the release artifacts');
+  for (const a of artifacts) {
+    assertObject(a, 'a gate artifact');
+    assertString(a.name, 'a gate artifact\'s name');
+    assertString(a.sha256, 'a gate artifact\'s sha256');
+  }
+  if (typeof discover !== 'function') throw new ScittError('ERR_USAGE', 'the gate needs a discover function');
   const verdicts: ArtifactVerdict[] = [];
   for (const artifact of artifacts) {
-    const { statements, skipped = [] } = await discover(artifact);
+    const found: unknown = await discover(artifact);
+    assertObject(found, 'what discovery returned');
+    assertArray(found.statements, 'the statements discovery returned');
+    const { statements, skipped = [] } = found as unknown as Discovered;
     verdicts.push(await gateArtifact(artifact, statements, skipped, policy));
   }
   return { ok: verdicts.every((v) => v.ok), artifacts: verdicts };

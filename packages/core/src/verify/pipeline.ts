@@ -10,11 +10,12 @@ import { timingSafeEqual } from 'node:crypto';
 import { type CoseKey, thumbprint } from '../cose/key.ts';
 import { verifySign1 } from '../cose/sign1.ts';
 import { ScittError } from '../errors.ts';
+import { assertBytes, assertObject, assertString } from '../guard.ts';
 import { type IdentityPolicy } from '../identity/policy.ts';
 import { type TrustStore } from '../identity/trust.ts';
 import { verifyX509Issuer } from '../identity/verify.ts';
 import type { WorkflowIdentity } from '../identity/fulcio.ts';
-import { type TrustedKeys } from '../receipt/keys.ts';
+import { TrustedKeys } from '../receipt/keys.ts';
 import { type ReceiptPolicy, type ReceiptsVerification, verifyTransparentStatement } from '../receipt/transparent.ts';
 import { type Preimage, verifyPreimage } from '../statement/hash-envelope.ts';
 import { type SignedStatement, parseSignedStatement, verifySignedStatement } from '../statement/signed-statement.ts';
@@ -78,6 +79,7 @@ const codeOf = (e: unknown) => (e instanceof ScittError ? e.code : 'ERR_INTERNAL
 const fail = (name: CheckName, e: unknown): Check => ({ name, ok: false, code: codeOf(e), message: (e as Error).message });
 
 export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyOptions): Promise<VerificationResult> {
+  checkVerifyArguments(bytes, o);
   const checks: Check[] = [];
   const warnings: string[] = [];
   const done = (extra: Partial<VerificationResult> = {}): VerificationResult => ({ ok: checks.every((c) => c.ok), checks, warnings, ...extra });
@@ -143,6 +145,23 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     }
   }
   return done({ statement, ...(receipts ? { receipts } : {}), ...(registrationTime !== undefined ? { registrationTime } : {}), ...(identity ? { identity } : {}) });
+}
+
+/** The caller's arguments, by type: a wrong one is ERR_USAGE here, not a TypeError caught as ERR_INTERNAL in some check. */
+function checkVerifyArguments(bytes: unknown, o: unknown): asserts o is TransparentVerifyOptions {
+  assertBytes(bytes, 'the Transparent Statement');
+  assertObject(o, 'the verification options');
+  if (!(o.trustedServiceKeys instanceof TrustedKeys)) throw new ScittError('ERR_USAGE', 'trustedServiceKeys must be TrustedKeys (loadServiceKeys)');
+  if (o.artifactSha256 !== undefined) assertString(o.artifactSha256, 'artifactSha256');
+  const ev = o.evidence as { path?: unknown; [Symbol.asyncIterator]?: unknown } | undefined;
+  if (ev !== undefined && !(ev instanceof Uint8Array) && (typeof ev !== 'object' || ev === null || (typeof ev[Symbol.asyncIterator] !== 'function' && typeof ev.path !== 'string'))) {
+    throw new ScittError('ERR_USAGE', 'evidence must be bytes, an async iterable of bytes, or { path }');
+  }
+  if (o.issuer !== undefined) {
+    assertObject(o.issuer, 'issuer');
+    if (o.issuer.keys !== undefined && !Array.isArray(o.issuer.keys)) throw new ScittError('ERR_USAGE', 'issuer.keys must be an array of COSE keys');
+    if (o.issuer.x509 !== undefined) assertObject(o.issuer.x509, 'issuer.x509');
+  }
 }
 
 /** What keeps a statement from our issuer profile but not from receipt verification (e.g. CCF's PS384 statements, claims without sub). */

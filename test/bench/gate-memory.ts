@@ -1,0 +1,44 @@
+/**
+ * `./dev bench gate-memory`: the release gate (`scitt verify --artifact`, a child process under
+ * /usr/bin/time -v) against a 64 MiB artifact with 1,000 hostile statements beside it
+ * (test/helpers/hostile-gate.ts), against the baseline of the same artifact with none: peak RSS and
+ * wall time, median of RUNS. The bound the e2e test holds is 256 MiB.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { linkSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildHostileRelease } from '../helpers/hostile-gate.ts';
+import { SCITT_MAIN } from '../helpers/transparency-service.ts';
+import { median, row, title } from './stats.ts';
+
+const RUNS = 3;
+
+function gate(artifact: string, keys: { issuerPub: string; servicePub: string }): { rssMiB: number; seconds: number; exit: number } {
+  const started = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, SCITT_MAIN, 'verify', '--artifact', artifact, '--ts-keys', keys.servicePub, '--issuer-key', keys.issuerPub, '--require', 'sbom'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const seconds = (performance.now() - started) / 1000;
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
+  return { rssMiB: rss ? Number(rss[1]) / 1024 : Number.NaN, seconds, exit: r.status ?? -1 };
+}
+
+export async function bench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-gate-memory-'));
+  try {
+    title('release gate: 64 MiB artifact, 1,000 hostile statements beside it (scitt verify --artifact)');
+    const release = await buildHostileRelease(join(dir, 'dist'), { statements: 1000 });
+    // baseline: the same artifact (a hard link) alone in its directory
+    mkdirSync(join(dir, 'alone'));
+    linkSync(release.artifact, join(dir, 'alone', 'app.bin'));
+    execFileSync('sync');
+    const hostile = Array.from({ length: RUNS }, () => gate(release.artifact, release));
+    const alone = Array.from({ length: RUNS }, () => gate(join(dir, 'alone', 'app.bin'), release));
+    const show = (label: string, runs: ReturnType<typeof gate>[]) =>
+      row(label, `${median(runs.map((r) => r.rssMiB)).toFixed(1)} MiB peak RSS`, `${median(runs.map((r) => r.seconds)).toFixed(1)} s, exit ${runs.map((r) => r.exit).join('/')}`);
+    show('no statement (baseline)', alone);
+    show(`${release.statements} hostile statements`, hostile);
+    row('difference', `${(median(hostile.map((r) => r.rssMiB)) - median(alone.map((r) => r.rssMiB))).toFixed(1)} MiB`, 'bound: 256 MiB in all');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
