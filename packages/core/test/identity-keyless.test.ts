@@ -310,7 +310,7 @@ describe('verifier refusals', () => {
   it('self-hosted runner when GitHub-hosted is required', async () => {
     const { bytes } = await keylessStatement({ ...RUN, runnerEnvironment: 'self-hosted' });
     const e = await refusal(verify(bytes));
-    expect(e.refusals).toEqual([{ field: 'denySelfHostedRunners', expected: 'github-hosted', actual: 'self-hosted' }]);
+    expect(e.refusals).toEqual([{ field: 'denySelfHostedRunners', expected: 'github-hosted or gitlab-hosted or buildkite-hosted', actual: 'self-hosted' }]);
     await verify(bytes, { policy: { ...POLICY, denySelfHostedRunners: false } });
   });
 

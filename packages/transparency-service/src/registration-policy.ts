@@ -6,7 +6,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import { type CoseKey, ScittError, loadKey } from '@scitt-actions/core';
 import { fromJwk, verifySign1, thumbprint, toJwk } from '@scitt-actions/core/cose';
-import { type IdentityPolicy, type TrustStore, certificatesFromPem, parseCertificate, trustFromPem, verifyX509Issuer } from '@scitt-actions/core/identity';
+import { type IdentityPolicy, type TrustStore, assertPolicyConstrains, certificatesFromPem, parseCertificate, trustFromPem, verifyX509Issuer } from '@scitt-actions/core/identity';
 import { type SignedStatement, parseSignedStatement, verifySignedStatement } from '@scitt-actions/core/statement';
 import { HttpProblem } from './problem.ts';
 
@@ -102,9 +102,11 @@ function parseX509(v: unknown): PolicyX509 {
   const roots = pems(x?.roots, 'roots');
   if (roots.length === 0) throw new ScittError('ERR_USAGE', 'x509.roots must name at least one trust anchor');
   const identity = x.identity as PolicyX509['identity'] | undefined;
-  if (!identity || typeof identity !== 'object' || !(identity.repo || identity.owner || identity.signerWorkflow || identity.signerRepo || identity.did)) {
-    throw new ScittError('ERR_USAGE', 'x509.identity must pin who may register: repo, owner, signerWorkflow, signerRepo or did');
+  if (!identity || typeof identity !== 'object' || Array.isArray(identity)) {
+    throw new ScittError('ERR_USAGE', 'x509.identity must pin who may register: repo, owner, signerWorkflow, signerRepo, did, or certificateIdentity(Regexp) with certOidcIssuer');
   }
+  // the verifier's own check: pins an identity, regexps compile, issuer given once
+  assertPolicyConstrains(identity);
   if (x.insecureIgnoreSct !== undefined && typeof x.insecureIgnoreSct !== 'boolean') throw new ScittError('ERR_USAGE', 'x509.insecureIgnoreSct must be true or false');
   return { roots, ...(x.intermediates ? { intermediates: pems(x.intermediates, 'intermediates') } : {}), ...(x.insecureIgnoreSct === true ? { insecureIgnoreSct: true } : {}), identity };
 }
@@ -114,7 +116,7 @@ export function describePolicy(p: RegistrationPolicy): string {
     const who = Object.entries(p.x509.identity).map(([k, v]) => `${k}=${String(v)}`).join(' ');
     return `${p.issuers.length} trusted issuer key(s); keyless issuers chaining to ${p.x509.roots.length} root(s) with ${who}; statements up to ${p.maxStatementBytes} bytes`;
   }
-  if (p.issuers.length === 0) return 'no trusted issuers: every registration is refused until a policy is set (scitt policy set, or scitt serve --policy FILE)';
+  if (p.issuers.length === 0) return 'no trusted issuers: every registration is refused until a policy is set: write one with scitt policy init (--issuer-key KEY.pub.pem, or --keyless --repo OWNER/REPO), then scitt serve --policy FILE or scitt policy set';
   return `${p.issuers.length} trusted issuer key(s): ${p.issuers.map((i) => i.name ?? i.iss ?? 'unnamed').join(', ')}; statements up to ${p.maxStatementBytes} bytes`;
 }
 
@@ -155,7 +157,8 @@ export class CompiledPolicy {
     if (!statement.kid) throw new HttpProblem(400, 'Rejected', 'statement names its issuer by x5t only; send the x5chain too');
     const issuer = this.#byKid.get(Buffer.from(statement.kid).toString('hex'));
     if (!issuer) {
-      throw new HttpProblem(400, 'Rejected', `issuer key ${Buffer.from(statement.kid).toString('hex')} is not trusted by this service's registration policy`);
+      const hint = this.policy.issuers.length === 0 && !this.policy.x509 ? ' (it has none yet: scitt policy init --issuer-key KEY.pub.pem, then scitt policy set or scitt serve --policy)' : '';
+      throw new HttpProblem(400, 'Rejected', `issuer key ${Buffer.from(statement.kid).toString('hex')} is not trusted by this service's registration policy${hint}`);
     }
     if (issuer.iss !== undefined && issuer.iss !== statement.iss) {
       throw new HttpProblem(400, 'Rejected', `statement iss "${statement.iss}" is not the iss "${issuer.iss}" the policy binds to this key`);

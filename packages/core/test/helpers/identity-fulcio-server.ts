@@ -6,13 +6,16 @@
  * In front of the mock handler this server does what the real Fulcio does and the mock skips: it
  * verifies the OIDC token's signature, issuer, audience and lifetime, and the proof of possession
  * (the token subject signed by the key to certify). Like the real Fulcio for GitHub Actions, the
- * SAN is https://github.com/ + job_workflow_ref.
+ * SAN is https://github.com/ + job_workflow_ref. With `ciIssuers`, it also certifies GitLab, CircleCI
+ * and Buildkite tokens (signed by the same test key) with the SAN and extensions Fulcio's identity
+ * configuration gives each (helpers/ci-identities.ts), through the same mock CA.
  */
 import { type KeyObject, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { type AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { fulcioHandler, initializeCA, initializeCTLog } from '@sigstore/mock';
 import { certificateToPem } from '../../src/identity/certificate.ts';
+import { ciOfIssuer, fulcioFields } from './ci-identities.ts';
 
 export interface FulcioServerOptions {
   /** the OIDC issuer whose tokens are accepted, and its token-signing key */
@@ -23,6 +26,8 @@ export interface FulcioServerOptions {
   certifyOtherKey?: boolean;
   /** a private Fulcio without a CT log: leaves carry no SCT (default: @sigstore/mock's CT log embeds one) */
   withoutCtLog?: boolean;
+  /** also accept tokens of https://gitlab.com, https://agent.buildkite.com and https://oidc.circleci.com/org/* */
+  ciIssuers?: boolean;
 }
 
 export interface FulcioServer {
@@ -53,7 +58,7 @@ function checkToken(jwt: string, opts: FulcioServerOptions): Record<string, unkn
   if (!ok) throw new Error('identity token signature does not verify');
   const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()) as Record<string, unknown>;
   const now = Date.now() / 1000;
-  if (claims.iss !== opts.oidcIssuer) throw new Error(`identity token issuer ${String(claims.iss)} is not trusted`);
+  if (claims.iss !== opts.oidcIssuer && !(opts.ciIssuers && ciOfIssuer(String(claims.iss)))) throw new Error(`identity token issuer ${String(claims.iss)} is not trusted`);
   const aud = opts.audience ?? 'sigstore';
   if (!(claims.aud === aud || (Array.isArray(claims.aud) && claims.aud.includes(aud)))) throw new Error(`identity token audience is not ${aud}`);
   if (typeof claims.exp !== 'number' || claims.exp < now) throw new Error('identity token expired');
@@ -95,12 +100,22 @@ export async function startFulcioServer(opts: FulcioServerOptions): Promise<Fulc
     req.on('end', () => {
       void (async () => {
         const text = Buffer.concat(chunks).toString('utf8');
+        let claims: Record<string, unknown>;
         try {
           const body = JSON.parse(text) as { credentials?: { oidcIdentityToken?: string } };
-          const claims = checkToken(body.credentials?.oidcIdentityToken ?? '', opts);
+          claims = checkToken(body.credentials?.oidcIdentityToken ?? '', opts);
           checkProofOfPossession(body as never, String(claims.email ?? claims.sub));
         } catch (e) {
           return reply(401, JSON.stringify({ code: 16, message: (e as Error).message }));
+        }
+        const ci = opts.ciIssuers ? ciOfIssuer(String(claims.iss)) : undefined;
+        if (ci) {
+          const body = JSON.parse(text) as { publicKeyRequest: { publicKey: { content: string } } };
+          const { san, extensions } = fulcioFields(ci, claims);
+          const leaf = await ca.issueCertificate({ publicKey: createPublicKey(body.publicKeyRequest.publicKey.content).export({ type: 'spki', format: 'der' }), subjectAltName: san, extensions });
+          issued++;
+          const pem = (der: ArrayBufferView) => certificateToPem(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
+          return reply(201, JSON.stringify({ signedCertificateEmbeddedSct: { chain: { certificates: [pem(leaf), pem(ca.rootCertificate)] } } }));
         }
         let forward = text;
         if (opts.certifyOtherKey) {
