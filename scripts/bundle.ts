@@ -3,6 +3,7 @@
  * action, everything inlined, as GitHub runs it (`node dist/index.mjs`, runs.using: node24).
  *   node scripts/bundle.ts            write the bundles
  *   node scripts/bundle.ts --check    fail if a committed bundle differs from a fresh build
+ *   node scripts/bundle.ts --cli      only dist/scitt.mjs
  * It also writes dist/scitt.mjs: the whole scitt CLI in one file that runs with nothing but node (>= 22),
  * attached to every GitHub release (not committed; --check leaves it alone).
  */
@@ -14,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
-const actions = readdirSync(join(root, 'actions')).filter((n) => existsSync(join(root, 'actions', n, 'action.yml')) && existsSync(join(root, 'actions', n, 'src', 'main.ts')));
+const cliOnly = process.argv.includes('--cli');
+const actions = cliOnly ? [] : readdirSync(join(root, 'actions')).filter((n) => existsSync(join(root, 'actions', n, 'action.yml')) && existsSync(join(root, 'actions', n, 'src', 'main.ts')));
 const out = check ? mkdtempSync(join(tmpdir(), 'scitt-bundle-')) : undefined;
 
 // CommonJS dependencies inside an ESM bundle still call require() and read __dirname; path.dirname, not
@@ -78,7 +80,7 @@ for (const name of actions) {
 // ../../schemas/cyclonedx/ from the module): from actions/<name>/dist/ that is actions/schemas/cyclonedx/.
 const xsdFrom = join(root, 'packages/core/schemas/cyclonedx');
 const xsdTo = join(root, 'actions/schemas/cyclonedx');
-for (const name of readdirSync(xsdFrom).filter((n) => n.endsWith('.xsd'))) {
+for (const name of cliOnly ? [] : readdirSync(xsdFrom).filter((n) => n.endsWith('.xsd'))) {
   const source = readFileSync(join(xsdFrom, name));
   const target = join(xsdTo, name);
   if (check) {
