@@ -26,7 +26,7 @@ import { checkArtifact } from './artifact.ts';
 import { RequestCounter, type FetchLike, adviceForStatus, codeForStatus, countingFetch, isLoopbackHost, networkError, originFetch, parseJson, readLimited, DEFAULT_TIMEOUT_MS } from './http.ts';
 import { alternateStatementName, assertPlainName, isStatementNameFor } from './naming.ts';
 import { type ExistingObject, placeStatements } from './plan.ts';
-import { DiscoveryBudget, type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, prepareItems, sha256Hex } from './statements.ts';
+import { DISCOVERY_CONCURRENCY, DiscoveryBudget, type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, inPool, prepareItems, sha256Hex } from './statements.ts';
 import {
   type ArtifactRef,
   type DiscoverOptions,
@@ -498,19 +498,18 @@ export class GitHubReleaseStore implements StatementStore {
     }
     const found: DiscoveredStatement[] = [];
     const budget = new DiscoveryBudget(this.#limits);
-    await Promise.all(
-      candidates.map(async (a) => {
+    // a few at a time: a thousand assets must not become a thousand sockets and bodies in flight
+    await inPool(candidates, DISCOVERY_CONCURRENCY, async (a) => {
         const source = { store: this.kind, location: a.browser_download_url, name: a.name };
         if (a.state !== 'uploaded') return void skipped.push({ source, code: 'ERR_STORAGE_INCOMPLETE', reason: `asset state is ${a.state}, not uploaded` });
         if (a.size > this.#limits.statementBytes) return void skipped.push({ source, code: 'ERR_STORAGE_LIMIT', reason: `${a.size} bytes exceed the ${this.#limits.statementBytes}-byte statement limit` });
-        // reserved in asset order before any download starts: what is in flight and held stays within the budget
+        // reserved before the download starts: what is in flight and held stays within the budget
         if (!budget.reserve(a.size)) return void skipped.push({ source, ...budget.refusal(a.size) });
         const r = examineStatement(await this.download(a, Math.min(a.size, this.#limits.statementBytes)), artifact, source, this.#limits);
         if (r.statement) found.push(r.statement);
         else budget.release(a.size);
         if (r.skipped) skipped.push(r.skipped);
-      }),
-    );
+    });
     found.sort((x, y) => candidates.findIndex((c) => c.name === x.source.name) - candidates.findIndex((c) => c.name === y.source.name));
     const deduped = dedupeStatements(found);
     skipped.push(...deduped.skipped);

@@ -169,6 +169,24 @@ export class DiscoveryBudget {
   }
 }
 
+/** Objects a discovery fetches at once: enough to hide latency, few enough that sockets and memory in flight stay bounded. */
+export const DISCOVERY_CONCURRENCY = 8;
+
+/** `fn` over `items`, at most `n` at a time, results in order. */
+export async function inPool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
 export interface Examined {
   readonly statement?: DiscoveredStatement;
   readonly skipped?: SkippedObject;
