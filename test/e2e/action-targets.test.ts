@@ -91,7 +91,7 @@ describe('attach-receipt and verify-gate: release assets and OCI referrers', () 
     writeFileSync(join(ws, 'issuer.pub.pem'), toPem(publicKey(key)));
     const found = await scitt(['discover', `oci://${registry.host}/acme/app:v1.0.0`, '--json'], ws);
     expect(found.code, found.stderr).toBe(0);
-    const d = JSON.parse(found.stdout);
+    const d = JSON.parse(found.stdout).result;
     expect(d.statements).toHaveLength(1);
     expect(d.requests).toBeLessThanOrEqual(6);
     const v = await scitt(['verify', '--artifact', `oci://${registry.host}/acme/app:v1.0.0`, '--require', 'sbom', '--ts-keys', ts.url, '--issuer-key', 'issuer.pub.pem'], ws);

@@ -15,14 +15,14 @@ describe('interop: receipts from deployed CCF services', () => {
   it('the production MST statement: tag-1 iat and a PS384 issuer signature do not stop receipt verification', async () => {
     const r = await scitt(['verify', 'mst-esrp-cts-db/uvm_0.2.10.cose', '--ts-keys', 'mst-esrp-cts-db/esrp-cts-db.json', '--receipts-only', '--json'], ccf);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout);
+    const result = JSON.parse(r.stdout).result;
     expect(result.receipts.receipts[0]).toMatchObject({ status: 'verified', vds: 2, serviceIss: 'esrp-cts-db.confidential-ledger.azure.com' });
     expect(result.warnings.join(' ')).toMatch(/algorithm -38/);
   });
 
   it('the Azure SDK test ledger statement verifies with its JWKS; without --receipts-only its missing sub is refused', async () => {
     const ok = await scitt(['verify', 'azure-sdk-test-ledger/transparent_statement.cose', '--ts-keys', 'azure-sdk-test-ledger/jwks_kid_mismatch.json', '--receipts-only', '--json'], ccf);
-    expect(JSON.parse(ok.stdout).receipts.receipts[0].status).toBe('verified');
+    expect(JSON.parse(ok.stdout).result.receipts.receipts[0].status).toBe('verified');
     const dir = mkdtempSync(join(tmpdir(), 'ccf-'));
     await scitt(['keygen', '--out', join(dir, 'k.pem')], dir);
     const strict = await scitt(['verify', 'azure-sdk-test-ledger/transparent_statement.cose', '--ts-keys', 'azure-sdk-test-ledger/jwks_kid_mismatch.json', '--issuer-key', join(dir, 'k.pub.pem')], ccf);

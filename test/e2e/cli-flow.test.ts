@@ -44,11 +44,11 @@ describe('scitt: register, attach, transparent, verify against the embedded serv
   it('register writes a receipt; attach makes a Transparent Statement that verifies with receipt, issuer, artifact and evidence', async () => {
     const reg = await run('register', 's.cose', '--ts', ts.url, '--out', 's.receipt', '--json');
     expect(reg.code, reg.stderr).toBe(0);
-    expect(JSON.parse(reg.stdout).entryId).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse(reg.stdout).result.entryId).toMatch(/^[0-9a-f]{64}$/);
     expect((await run('attach', 's.cose', 's.receipt', '--out', 'app.tar.scitt')).code).toBe(0);
     const v = await run('verify', 'app.tar.scitt', '--ts-keys', 'ts-keys.cbor', '--issuer-key', 'issuer.pub.pem', '--artifact', 'app.tar', '--evidence', 'sbom.json', '--json');
     expect(v.code, v.stdout + v.stderr).toBe(0);
-    const result = JSON.parse(v.stdout);
+    const result = JSON.parse(v.stdout).result;
     expect(result.ok).toBe(true);
     expect(result.checks.map((c: { name: string }) => c.name)).toEqual(['statement', 'receipts', 'issuer', 'artifact', 'evidence']);
     expect(result.receipts.receipts[0]).toMatchObject({ status: 'verified', vds: 1, serviceIss: ts.url });

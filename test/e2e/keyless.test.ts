@@ -48,7 +48,7 @@ describe('keyless: GitHub workflow identity via Fulcio, registered and gated by 
   it('signs with an ephemeral key certified by Fulcio: x5chain and a did:x509 iss; the private key never touches disk', async () => {
     const r = await sign(release, 'release.cose');
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout).result;
     expect(out.iss).toMatch(/^did:x509:0:sha256:[A-Za-z0-9_-]+::san:uri:https%3A%2F%2Fgithub.com%2Facme%2Fapp%2F.github%2Fworkflows%2Frelease.yml/);
     expect(out.certificates).toBeGreaterThanOrEqual(2);
     expect(out.kid).toBeUndefined();
@@ -61,7 +61,7 @@ describe('keyless: GitHub workflow identity via Fulcio, registered and gated by 
   it('inside a workflow with the OIDC variables, statement create signs keyless without being asked', async () => {
     const r = await scitt(['statement', 'create', '--fulcio-url', fulcio.url, '--x509-roots', 'fulcio-root.pem', '--payload', 'sbom.json', '--sub', sub, '--out', 'default.cose', '--json'], dir, oidc.env);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).iss).toMatch(/^did:x509:/);
+    expect(JSON.parse(r.stdout).result.iss).toMatch(/^did:x509:/);
     const none = await scitt(['statement', 'create', '--payload', 'sbom.json', '--sub', sub, '--out', 'none.cose'], dir);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no signer: pass --key KEY.pem, or --keyless inside a GitHub workflow/);
@@ -70,7 +70,7 @@ describe('keyless: GitHub workflow identity via Fulcio, registered and gated by 
   it('verify: the identity policy passes for the release workflow, with the identity in the result', async () => {
     const r = await verify('release.scitt', '--repo', 'acme/app', '--signer-workflow', 'acme/app/.github/workflows/release.yml', '--source-ref', 'refs/tags/v1.0.0', '--hosted-runners-only');
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout);
+    const result = JSON.parse(r.stdout).result;
     expect(result.identity).toMatchObject({ sourceRepositoryRef: 'refs/tags/v1.0.0', runnerEnvironment: 'github-hosted' });
   });
 
@@ -84,7 +84,7 @@ describe('keyless: GitHub workflow identity via Fulcio, registered and gated by 
     it(`refuses: ${name}`, async () => {
       const r = await verify('release.scitt', ...flags);
       expect(r.code).toBe(1);
-      const issuer = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'issuer');
+      const issuer = JSON.parse(r.stdout).result.checks.find((c: { name: string }) => c.name === 'issuer');
       expect(issuer.ok).toBe(false);
       expect(issuer.message).toMatch(why);
     });
@@ -112,7 +112,7 @@ describe('keyless: GitHub workflow identity via Fulcio, registered and gated by 
     expect(bare.code).toBe(1);
     expect(bare.stdout).toMatch(/needs a trusted receipt/);
     const allowed = await verify('release.cose', '--repo', 'acme/app', '--allow-unreceipted');
-    const result = JSON.parse(allowed.stdout);
+    const result = JSON.parse(allowed.stdout).result;
     const check = (name: string) => result.checks.find((c: { name: string }) => c.name === name);
     expect(check('issuer').ok).toBe(true); // the certificate, checked at the current time
     expect(result.warnings.join(' ')).toMatch(/current time instead of a trusted registration time/);

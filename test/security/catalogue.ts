@@ -769,7 +769,7 @@ export const CATALOGUE: Row[] = [
     },
     expect: { exit: 0 },
     check: (o, _ctx, input) => {
-      const r = JSON.parse((o as { stdout: string }).stdout) as { statement: { payloadLocation: string }; checks: { name: string }[] };
+      const r = (JSON.parse((o as { stdout: string }).stdout) as { result: unknown }).result as { statement: { payloadLocation: string }; checks: { name: string }[] };
       assert.equal(r.statement.payloadLocation, (input as unknown as { location: string }).location);
       assert.ok(!r.checks.some((c) => c.name === 'evidence'), 'no evidence check without --evidence');
     },

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ScittError, loadKey, type CoseKey } from '@scitt-actions/core';
+import { writeEnvelope } from './output.ts';
 
 export async function readInput(path: string, what: string): Promise<Uint8Array> {
   try {
@@ -20,8 +21,22 @@ export async function writeOutput(path: string, data: Uint8Array | string, { mod
   }
 }
 
-export async function readKey(path: string): Promise<CoseKey> {
-  return loadKey(await readInput(path, 'key'));
+/**
+ * A key or trust input given either as a path or as the content itself: PEM text (`-----BEGIN`), a
+ * JSON object (JWK, JWK Set, trusted_root.json) or, for a COSE_Key, a path. Content is recognised by
+ * its first characters, which no sensible file name has; everything else is read as a path.
+ */
+export function isInlineContent(value: string): boolean {
+  const v = value.trimStart();
+  return v.startsWith('-----BEGIN ') || v.startsWith('{');
+}
+
+export async function readPathOrContent(value: string, what: string): Promise<Uint8Array> {
+  return isInlineContent(value) ? new TextEncoder().encode(value) : readInput(value, what);
+}
+
+export async function readKey(pathOrContent: string, what = 'key'): Promise<CoseKey> {
+  return loadKey(await readPathOrContent(pathOrContent, what));
 }
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -34,10 +49,10 @@ export function printable(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Prints a result: JSON with --json, otherwise aligned "name: value" lines. */
+/** Prints a result: the --json envelope (output.ts), otherwise aligned "name: value" lines. */
 export function report(json: boolean, value: Record<string, unknown>): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    printJson(value);
     return;
   }
   const width = Math.max(...Object.keys(value).map((k) => k.length));
@@ -45,4 +60,12 @@ export function report(json: boolean, value: Record<string, unknown>): void {
     if (v === undefined) continue;
     process.stdout.write(`${k.padEnd(width)}  ${printable(typeof v === 'object' ? JSON.stringify(v) : String(v))}\n`);
   }
+}
+
+/**
+ * A verb's result in the --json envelope. `ok: false` with an error when the verb ran to the end and
+ * its verdict is "no" (a verification that failed): the result still says what was checked.
+ */
+export function printJson(result: unknown, outcome: { ok?: boolean; error?: { code: string; message: string } } = {}): void {
+  writeEnvelope({ ok: outcome.ok ?? true, result, ...(outcome.error ? { error: outcome.error } : {}) });
 }

@@ -15,7 +15,7 @@ describe('scitt CLI: keygen, statement create/verify, inspect', () => {
     expect(statSync(join(dir, 'k.pem')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(dir, 'k.pub.pem'), 'utf8')).toMatch(/BEGIN PUBLIC KEY/);
     expect(r.stdout).not.toMatch(/PRIVATE/);
-    expect(JSON.parse(r.stdout)).toMatchObject({ alg: 'ES256' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, command: 'keygen', result: { alg: 'ES256' } });
     expect((await scitt(['keygen', '--out', 'k.pem'], dir)).code).toBe(2); // refuses to overwrite
   });
 
@@ -23,7 +23,7 @@ describe('scitt CLI: keygen, statement create/verify, inspect', () => {
     expect((await scitt(['statement', 'create', '--payload', 'sbom.json', '--key', 'k.pem', '--iss', 'https://e.x', '--sub', sub, '--content-type', 'application/vnd.cyclonedx+json', '--out', 's.cose'], dir)).code).toBe(0);
     const v = await scitt(['statement', 'verify', 's.cose', '--key', 'k.pub.pem', '--json'], dir);
     expect(v.code).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, alg: 'ES256', iss: 'https://e.x', sub });
+    expect(JSON.parse(v.stdout).result).toMatchObject({ verified: true, alg: 'ES256', iss: 'https://e.x', sub });
     expect((await scitt(['statement', 'create', '--payload', 'sbom.json', '--key', 'k.pem', '--iss', 'https://e.x', '--sub', sub, '--hash-envelope', '--location', 'sbom.json', '--out', 'h.cose'], dir)).code).toBe(0);
     expect((await scitt(['statement', 'verify', 'h.cose', '--key', 'k.pub.pem', '--payload', 'sbom.json'], dir)).code).toBe(0);
   });
@@ -52,6 +52,18 @@ describe('scitt CLI: keygen, statement create/verify, inspect', () => {
     expect(notUri.stderr).toMatch(/--location only applies with --hash-envelope/);
   });
 
+  it('statement create --payload detects the content type as the subject mode does; none needs an explicit flag', async () => {
+    expect((await scitt(['statement', 'create', '--payload', 'sbom.json', '--key', 'k.pem', '--iss', 'https://e.x', '--sub', sub, '--out', 'd.cose'], dir)).code).toBe(0);
+    expect(JSON.parse((await scitt(['inspect', 'd.cose', '--json'], dir)).stdout).result.value.protected.contentType).toMatch(/cyclonedx\+json/);
+    expect((await scitt(['statement', 'create', '--payload', 'sbom.json', '--key', 'k.pem', '--iss', 'https://e.x', '--sub', sub, '--type', 'provenance', '--out', 'e.cose'], dir)).stderr).toMatch(/ERR_PAYLOAD_KIND_MISMATCH|provenance/);
+    writeFileSync(join(dir, 'notes.txt'), 'release notes\n');
+    const unknown = await scitt(['statement', 'create', '--payload', 'notes.txt', '--key', 'k.pem', '--iss', 'https://e.x', '--sub', sub, '--out', 'n.cose'], dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--content-type TYPE, or pass --no-content-type \[ERR_USAGE\]/);
+    expect((await scitt(['statement', 'create', '--payload', 'notes.txt', '--key', 'k.pem', '--iss', 'https://e.x', '--sub', sub, '--content-type', 'text/plain', '--out', 'n.cose'], dir)).code).toBe(0);
+    expect((await scitt(['statement', 'create', '--payload', 'notes.txt', '--key', 'k.pem', '--iss', 'https://e.x', '--sub', sub, '--no-content-type', '--out', 'n2.cose'], dir)).code).toBe(0);
+  });
+
   it('--help on every verb', async () => {
     for (const verb of [['keygen'], ['statement', 'create'], ['statement', 'verify'], ['inspect']]) {
       const r = await scitt([...verb, '--help'], dir);
@@ -66,7 +78,7 @@ describe('scitt CLI: keygen, statement create/verify, inspect', () => {
     expect(text.stdout).toMatch(/\/ alg \/ 1: -7 \/ ES256 \//);
     expect(text.stdout).toMatch(/\/ iss \/ 1: "https:\/\/e.x"/);
     expect(text.stdout).toMatch(/\/ payloadHashAlg \/ 258: -16 \/ SHA-256 \//);
-    const json = JSON.parse((await scitt(['inspect', 'h.cose', '--json'], dir)).stdout);
+    const json = JSON.parse((await scitt(['inspect', 'h.cose', '--json'], dir)).stdout).result;
     expect(json.kind).toMatch(/Hash Envelope/);
     expect(json.value.protected.cwtClaims).toMatchObject({ iss: 'https://e.x', sub });
     expect(json.value.protected.alg).toEqual({ value: -7, name: 'ES256' });
@@ -79,7 +91,7 @@ describe('hostile statement text never reaches the terminal raw', () => {
     await scitt(['keygen', '--out', 'k.pem'], dir);
     writeFileSync(join(dir, 'p.json'), '{}');
     const forged = 'x\n  ok    receipts  fine\nVERIFIED  release.scitt\n\u001b[8m';
-    const made = await scitt(['statement', 'create', '--payload', 'p.json', '--key', 'k.pem', '--iss', forged, '--sub', 'pkg:generic/x', '--out', 's.cose'], dir);
+    const made = await scitt(['statement', 'create', '--payload', 'p.json', '--key', 'k.pem', '--iss', forged, '--sub', 'pkg:generic/x', '--no-content-type', '--out', 's.cose'], dir);
     expect(made.code, made.stderr).toBe(0);
     const v = await scitt(['statement', 'verify', 's.cose', '--key', 'k.pub.pem'], dir);
     expect(v.code).toBe(0);

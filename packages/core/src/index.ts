@@ -5,6 +5,7 @@
  * /checkpoint, /tiles.
  */
 export * from './errors.ts';
+export { useProxyFromEnvironment, type ProxyState } from './http-proxy.ts';
 // issue: sign a Signed Statement with a key or the workflow's identity (keyless)
 export { type CoseKey, generateKey, loadKey, publicKey, toPem } from './cose/index.ts';
 export { type IssuerSigner, keyIssuerSigner, keylessSigner } from './identity/index.ts';

@@ -3,7 +3,7 @@ import { attachReceipts } from '@scitt-actions/core';
 import { parseSignedStatement } from '@scitt-actions/core/statement';
 import { attachStatements, discoverStatements, readLocalStatement } from '@scitt-actions/core/storage';
 import { UsageError, action } from '../run.ts';
-import { readInput, report, writeOutput } from '../io.ts';
+import { printJson, readInput, report, writeOutput } from '../io.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 import { clientFor } from './register.ts';
 
@@ -16,8 +16,12 @@ interface Placement extends StorageFlags {
 const TO = 'store it where consumers fetch the artifact: the artifact file or its directory, release:TAG, or oci://REGISTRY/REPO@sha256:…';
 
 /** Writes the Transparent Statement to --out, or attaches it (with its hash-envelope evidence from beside the statement) --to a store. */
-async function place(statementFile: string, transparent: Uint8Array, o: Placement): Promise<Record<string, unknown>> {
+function assertPlacement(o: Placement): void {
   if (!!o.out === !!o.to) throw new UsageError('say where the Transparent Statement goes: --out FILE.scitt, or --to TARGET');
+}
+
+async function place(statementFile: string, transparent: Uint8Array, o: Placement): Promise<Record<string, unknown>> {
+  assertPlacement(o);
   if (o.out) {
     await writeOutput(o.out, transparent);
     return { transparentStatement: o.out, receipts: parseSignedStatement(transparent).receipts.length };
@@ -40,6 +44,7 @@ export function registerAttach(program: Command): void {
       .option('--json', 'print the result as JSON'),
   ).action(
     action('operate', async (statementFile: string, receiptFiles: string[], o: Placement) => {
+      assertPlacement(o); // a usage error before any file is read
       const statement = await readInput(statementFile, 'statement');
       const receipts = await Promise.all(receiptFiles.map((f) => readInput(f, 'receipt')));
       report(!!o.json, await place(statementFile, attachReceipts(statement, receipts), o));
@@ -58,6 +63,7 @@ export function registerAttach(program: Command): void {
       .option('--json', 'print the result as JSON'),
   ).action(
     action('verify', async (file: string, o: Placement & { ts: string; token?: string }) => {
+      assertPlacement(o); // before anything is registered
       const statement = await readInput(file, 'statement');
       parseSignedStatement(statement);
       const r = await clientFor(o.ts, o.token ?? process.env.SCITT_TOKEN, !!o.json).register(statement);
@@ -77,7 +83,7 @@ export function registerAttach(program: Command): void {
       const statements = found.statements.map((d) => ({ id: d.id, location: d.source.location, iss: d.statement.iss, sub: d.statement.sub, receipts: d.statement.receipts.length, evidence: d.evidence?.source.location }));
       const skipped = found.skipped.map((s) => ({ name: s.source.name, code: s.code, reason: s.reason }));
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ artifact: found.artifact, statements, skipped, requests: found.requests }, null, 2)}\n`);
+        printJson({ artifact: found.artifact, statements, skipped, requests: found.requests });
         return;
       }
       process.stdout.write(`${found.artifact.name} sha256:${found.artifact.sha256}: ${statements.length} statement(s)\n`);

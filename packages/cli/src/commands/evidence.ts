@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { type IssuerSigner, issueEvidenceStatements } from '@scitt-actions/core';
 import { type EvidenceKind, type PayloadPlacement, type Subject, buildProvenanceStatement, collectSubjects, createProgressRenderer, toInTotoSubject } from '@scitt-actions/core/payload';
 import { UsageError, action } from '../run.ts';
-import { report } from '../io.ts';
+import { printJson, report } from '../io.ts';
 
 export interface SubjectFlags {
   subjectPath?: string[];
@@ -61,7 +61,7 @@ export async function issueFromEvidence(
     ...(f.publishBase ? { publishBase: f.publishBase } : {}),
   });
   if (f.json) {
-    process.stdout.write(`${JSON.stringify({ statements: issued.map(({ subject, ...rest }) => ({ subjectName: subject.name, digest: subject.digest, ...rest })) }, null, 2)}\n`);
+    printJson({ statements: issued.map(({ subject, ...rest }) => ({ subjectName: subject.name, digest: subject.digest, ...rest })) });
     return;
   }
   for (const s of issued) {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { diagnose } from '@scitt-actions/core/diagnostic';
 import { action } from '../run.ts';
-import { readInput } from '../io.ts';
+import { printJson, readInput } from '../io.ts';
 
 export function registerInspect(program: Command): void {
   program
@@ -12,7 +12,8 @@ export function registerInspect(program: Command): void {
     .action(
       action('operate', async (file: string, o: { json?: boolean }) => {
         const d = diagnose(await readInput(file, 'object'));
-        process.stdout.write(o.json ? `${JSON.stringify({ kind: d.kind, value: d.json }, null, 2)}\n` : `/ ${d.kind} /\n${d.text}\n`);
+        if (o.json) printJson({ kind: d.kind, value: d.json });
+        else process.stdout.write(`/ ${d.kind} /\n${d.text}\n`);
       }),
     );
 }

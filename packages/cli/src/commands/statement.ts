@@ -6,6 +6,7 @@ import { loadX509Trust } from '@scitt-actions/core/verify';
 import { UsageError, action } from '../run.ts';
 import { hex, readInput, readKey, report, writeOutput } from '../io.ts';
 import { type SubjectFlags, addSubjectOptions, hasSubjects, issueFromEvidence } from './evidence.ts';
+import { contentTypeFor } from '../content-type.ts';
 
 /** --key signs with that key; --keyless (or no --key inside GitHub Actions with id-token permission) goes through Fulcio. */
 async function signerFor(o: CreateOptions): Promise<IssuerSigner> {
@@ -34,7 +35,7 @@ interface CreateOptions extends SubjectFlags {
   x509Roots?: string;
   iss?: string;
   sub?: string;
-  contentType?: string;
+  contentType?: string | false;
   hashEnvelope?: boolean;
   location?: string;
   detached?: boolean;
@@ -64,11 +65,12 @@ export function registerStatement(program: Command): void {
     .option('--x509-roots <PEM>', 'keyless: PEM with the Fulcio root and intermediates (private Fulcio)')
     .option('--iss <ISS>', 'issuer (CWT iss), e.g. https://example.com/releases; keyless derives a did:x509')
     .option('--sub <SUB>', 'subject (CWT sub) of a single statement: a package URL that pins the artifact digest')
-    .option('--type <TYPE>', 'with --subject-*: sbom, in-toto, provenance, scan or auto (refuses evidence of another kind)', 'auto')
+    .option('--type <TYPE>', 'sbom, in-toto, provenance, scan or auto: refuses evidence of another kind', 'auto')
     .option('--placement <P>', 'with --subject-*: hash-envelope or embedded (default by evidence kind)')
     .option('--publish-base <URL>', 'with --subject-*: where the artifacts and evidence will be published (payload-location, SCAI locationURI)')
     .option('--out-dir <DIR>', 'with --subject-*: where to write the statements and evidence', '.')
-    .option('--content-type <CT>', 'media type of the payload (for a hash envelope: of the preimage)')
+    .option('--content-type <CT>', 'media type of the payload (for a hash envelope: of the preimage); default: detected from the evidence, as with --subject-*')
+    .option('--no-content-type', 'with --sub: sign a payload that is no known evidence without a content type')
     .option('--hash-envelope', 'sign the SHA-256 digest of the payload instead of the payload (RFC 9995)')
     .option('--location <URI>', 'with --hash-envelope: where the payload can be fetched (payload-location)')
     .option('--detached', 'leave the payload out of the statement (nil payload)')
@@ -82,6 +84,7 @@ export function registerStatement(program: Command): void {
         }
         if (!o.sub || !o.out) throw new UsageError('name the subject: --sub SUB --out FILE, or --subject-path/--subject-digest/--subject-checksums/--subject-image');
         if (o.location && !o.hashEnvelope) throw new UsageError('--location only applies with --hash-envelope');
+        const contentType = await contentTypeFor(o); // detected and validated as the subject mode does
         const signer = await signerFor(o);
         const hashEnvelope = !!o.hashEnvelope;
         const payload = hashEnvelope ? await digestPreimage({ path: o.payload }) : await readInput(o.payload, 'payload');
@@ -92,9 +95,9 @@ export function registerStatement(program: Command): void {
           sub: o.sub,
           detached: !!o.detached,
           ...(hashEnvelope
-            ? { hashEnvelope: { hashAlg: -16, ...(o.contentType ? { preimageContentType: o.contentType } : {}), ...(o.location ? { location: o.location } : {}) } }
-            : o.contentType
-              ? { contentType: o.contentType }
+            ? { hashEnvelope: { hashAlg: -16, ...(contentType ? { preimageContentType: contentType } : {}), ...(o.location ? { location: o.location } : {}) } }
+            : contentType
+              ? { contentType }
               : {}),
         });
         await writeOutput(o.out, bytes);
@@ -106,6 +109,7 @@ export function registerStatement(program: Command): void {
           certificates: s.x5chain?.length,
           iss: s.iss,
           sub: s.sub,
+          contentType,
           hashEnvelope,
           ...(hashEnvelope ? { payloadSha256: hex(payload) } : {}),
         });

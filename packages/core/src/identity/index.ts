@@ -9,4 +9,5 @@ export * from './sct.ts';
 export * from './signer.ts';
 export * from './trust.ts';
 export * from './verify.ts';
+export * from './trusted-root.ts';
 export * from './x5t.ts';

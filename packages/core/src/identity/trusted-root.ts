@@ -1,0 +1,70 @@
+/**
+ * The Sigstore trusted root as a document to keep (`scitt trusted-root`, like `gh attestation
+ * trusted-root`) and as the PEM trust a registration policy holds (`scitt policy init --keyless`):
+ * Fulcio's root and intermediate certificates, and its CT logs' keys, so nobody copies PEM by hand.
+ */
+import { createPublicKey } from 'node:crypto';
+import { IdentityError } from '../errors.ts';
+import { useProxyFromEnvironment } from '../http-proxy.ts';
+import { certificateToPem } from './certificate.ts';
+import { type SigstoreTufOptions, trustFromSigstoreTrustedRoot } from './trust.ts';
+
+/**
+ * trusted_root.json fetched and verified through TUF (the public-good mirror, or `mirrorURL` with its
+ * initial `rootPath`), checked to be a usable trusted root before it is handed back, byte for byte.
+ */
+export async function fetchSigstoreTrustedRoot(options: SigstoreTufOptions = {}): Promise<string> {
+  let text: string;
+  try {
+    const { initTUF } = await import('@sigstore/tuf');
+    useProxyFromEnvironment(); // the TUF mirror (http-proxy.ts)
+    const tuf = await initTUF({
+      ...(options.mirrorURL !== undefined ? { mirrorURL: options.mirrorURL } : {}),
+      ...(options.cachePath !== undefined ? { cachePath: options.cachePath } : {}),
+      ...(options.rootPath !== undefined ? { rootPath: options.rootPath } : {}),
+      ...(options.forceCache !== undefined ? { forceCache: options.forceCache } : {}),
+    });
+    text = await tuf.getTarget('trusted_root.json');
+  } catch (e) {
+    throw new IdentityError(
+      'ERR_TRUST_ROOT',
+      `cannot fetch the Sigstore trusted root through TUF (${options.mirrorURL ?? 'public-good mirror'}): ${(e as Error).message}; behind a proxy set HTTPS_PROXY, or copy a trusted_root.json from a machine that can reach it`,
+      { cause: e },
+    );
+  }
+  trustFromSigstoreTrustedRoot(text); // refuse to write what verification would refuse to read
+  return text;
+}
+
+export interface PemTrust {
+  /** self-signed CA certificates (trust anchors), PEM; the CT log keys follow the first as PUBLIC KEY blocks */
+  roots: string[];
+  /** CA certificates below the roots, PEM */
+  intermediates: string[];
+  /** how many CT log keys were carried */
+  ctLogs: number;
+}
+
+/**
+ * A trusted root as PEM: each authority's self-signed certificate a root, the others intermediates,
+ * and every CT log key appended to the first root as a PUBLIC KEY block (where PEM trust reads them).
+ * PEM has no place for validity windows, and a service checks registrations at the current time: so
+ * only authorities and logs still valid at `at` are carried (Sigstore's retired 2021 root is not).
+ */
+export function pemTrustFromSigstoreTrustedRoot(input: string | Uint8Array | object, at: Date = new Date()): PemTrust {
+  const trust = trustFromSigstoreTrustedRoot(input);
+  const current = (v?: { start?: Date; end?: Date }) => (!v?.start || v.start <= at) && (!v?.end || at < v.end);
+  const roots: string[] = [];
+  const intermediates: string[] = [];
+  for (const ca of trust.authorities.filter((a) => current(a.validFor))) {
+    const chain = ca.chain.map(certificateToPem);
+    roots.push(chain[chain.length - 1]!);
+    intermediates.push(...chain.slice(0, -1));
+  }
+  const unique = (l: string[]) => [...new Set(l)];
+  const rootList = unique(roots);
+  if (rootList.length === 0) throw new IdentityError('ERR_TRUST_ROOT', `trusted root holds no certificate authority valid at ${at.toISOString()}`);
+  const ctKeys = (trust.ctLogs ?? []).filter((l) => current(l.validFor)).map((l) => createPublicKey(l.publicKey).export({ format: 'pem', type: 'spki' }).toString());
+  rootList[0] = [rootList[0]!, ...unique(ctKeys)].join('');
+  return { roots: rootList, intermediates: unique(intermediates), ctLogs: unique(ctKeys).length };
+}
