@@ -55,7 +55,7 @@ describe('attach-receipt and verify-gate: release assets and OCI referrers', () 
     const attach = await runBundledAction('attach-receipt', { 'statement-path': transparent, target: 'release', 'release-tag': 'v1.0.0', 'github-token': gh.token }, { workspace: ws, env });
     expect(attach.code, attach.stdout).toBe(0);
     const names = gh.assetsOf('v1.0.0').map((a) => a.name).sort();
-    expect(names).toEqual(['app-1.0.0.tgz', 'app-1.0.0.tgz.sbom.cdx.json', 'app-1.0.0.tgz.scitt']);
+    expect(names).toEqual(['app-1.0.0.tgz', 'app-1.0.0.tgz.sbom.cdx.json', 'app-1.0.0.tgz.sbom.scitt']); // named for what it holds (naming.ts)
     expect(parseSignedStatement(gh.assetsOf('v1.0.0').find((a) => a.name.endsWith('.scitt'))!.bytes).receipts).toHaveLength(1);
     expect(JSON.parse(attach.outputs.locations!)[0].locationURI).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/acme\/app\/releases\/download\/v1\.0\.0\//);
 

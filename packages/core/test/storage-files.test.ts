@@ -36,16 +36,16 @@ describe('files beside the artifact', () => {
     const s = await transparentStatement(genericSub(artifact.name, artifact.sha256));
     const stored = await store.attach(artifact, [statementItem(s.transparent)]);
     expect(stored).toEqual([
-      expect.objectContaining({ kind: 'statement', name: 'app-1.0.tgz.scitt', status: 'created', digest: { sha256: sha256Hex(s.transparent) }, mediaType: 'application/scitt-statement+cose' }),
+      expect.objectContaining({ kind: 'statement', name: 'app-1.0.tgz.in-toto.scitt', status: 'created', digest: { sha256: sha256Hex(s.transparent) }, mediaType: 'application/scitt-statement+cose' }),
     ]);
-    expect(stored[0]!.location).toBe(`file://${join(dir, 'app-1.0.tgz.scitt')}`);
-    expect(hex(await readFile(join(dir, 'app-1.0.tgz.scitt')))).toBe(hex(s.transparent));
+    expect(stored[0]!.location).toBe(`file://${join(dir, 'app-1.0.tgz.in-toto.scitt')}`);
+    expect(hex(await readFile(join(dir, 'app-1.0.tgz.in-toto.scitt')))).toBe(hex(s.transparent));
 
     const found = await store.discover(artifact);
     expect(found.statements).toHaveLength(1);
     expect(hex(found.statements[0]!.bytes)).toBe(hex(s.transparent));
     expect(found.statements[0]!.statement.sub).toBe(genericSub(artifact.name, artifact.sha256));
-    expect(found.statements[0]!.source).toMatchObject({ store: 'files', name: 'app-1.0.tgz.scitt' });
+    expect(found.statements[0]!.source).toMatchObject({ store: 'files', name: 'app-1.0.tgz.in-toto.scitt' });
     expect(found.skipped).toEqual([]);
   });
 
@@ -54,14 +54,14 @@ describe('files beside the artifact', () => {
     await store.attach(artifact, [statementItem(s.transparent)]);
     const again = await store.attach(artifact, [statementItem(s.transparent)]);
     expect(again[0]!.status).toBe('unchanged');
-    expect((await readdir(dir)).sort()).toEqual(['app-1.0.tgz', 'app-1.0.tgz.scitt']);
+    expect((await readdir(dir)).sort()).toEqual(['app-1.0.tgz', 'app-1.0.tgz.in-toto.scitt']);
 
     // the same signed statement with a receipt from a second service: receipts are merged in place
     const second = attachReceipts(s.signed, [await receiptFor(s.signed, 'https://ts2.example')]);
     const merged = await store.attach(artifact, [statementItem(second)]);
-    expect(merged[0]).toMatchObject({ status: 'updated', name: 'app-1.0.tgz.scitt' });
-    expect((await readdir(dir)).sort()).toEqual(['app-1.0.tgz', 'app-1.0.tgz.scitt']);
-    const onDisk = parseSignedStatement(new Uint8Array(await readFile(join(dir, 'app-1.0.tgz.scitt'))));
+    expect(merged[0]).toMatchObject({ status: 'updated', name: 'app-1.0.tgz.in-toto.scitt' });
+    expect((await readdir(dir)).sort()).toEqual(['app-1.0.tgz', 'app-1.0.tgz.in-toto.scitt']);
+    const onDisk = parseSignedStatement(new Uint8Array(await readFile(join(dir, 'app-1.0.tgz.in-toto.scitt'))));
     expect(onDisk.receipts).toHaveLength(2);
     expect((await store.discover(artifact)).statements).toHaveLength(1);
   });
@@ -71,7 +71,7 @@ describe('files beside the artifact', () => {
     const b = await transparentStatement(genericSub(artifact.name, artifact.sha256));
     const stored = await store.attach(artifact, [statementItem(a.transparent), statementItem(b.transparent)]);
     const idB = statementId(parseSignedStatement(b.transparent));
-    expect(stored.map((o) => o.name)).toEqual(['app-1.0.tgz.scitt', `app-1.0.tgz.${idB.slice(0, 16)}.scitt`]);
+    expect(stored.map((o) => o.name)).toEqual(['app-1.0.tgz.in-toto.scitt', `app-1.0.tgz.in-toto.${idB.slice(0, 12)}.scitt`]);
     const found = await store.discover(artifact);
     expect(found.statements.map((f) => hex(f.bytes)).sort()).toEqual([hex(a.transparent), hex(b.transparent)].sort());
     // attaching both again in the other order changes nothing
@@ -117,7 +117,7 @@ describe('files beside the artifact', () => {
     const stored = await store.attach(artifact, [statementItem(s.transparent), { name: 'app-1.0.cdx.json', bytes: SBOM, mediaType: 'application/vnd.cyclonedx+json' }]);
     expect(stored.map((o) => [o.kind, o.name, o.status])).toEqual([
       ['evidence', 'sboms/app-1.0.cdx.json', 'created'],
-      ['statement', 'app-1.0.tgz.scitt', 'created'],
+      ['statement', 'app-1.0.tgz.sbom.scitt', 'created'],
     ]);
     expect(hex(await readFile(join(dir, 'sboms', 'app-1.0.cdx.json')))).toBe(hex(SBOM));
     const found = await store.discover(artifact, { evidence: true });
@@ -171,10 +171,10 @@ describe('files beside the artifact', () => {
   it('never follows or replaces a symlinked statement file', async () => {
     const outside = await mkdtemp(join(tmpdir(), 'scitt-outside-'));
     await writeFile(join(outside, 'victim'), 'keep me');
-    await symlink(join(outside, 'victim'), join(dir, 'app-1.0.tgz.scitt'));
+    await symlink(join(outside, 'victim'), join(dir, 'app-1.0.tgz.in-toto.scitt'));
     const s = await transparentStatement(genericSub(artifact.name, artifact.sha256));
     const stored = await store.attach(artifact, [statementItem(s.transparent)]);
-    expect(stored[0]!.name).toMatch(/^app-1\.0\.tgz\.[0-9a-f]{16}\.scitt$/);
+    expect(stored[0]!.name).toMatch(/^app-1\.0\.tgz\.in-toto\.[0-9a-f]{12}\.scitt$/);
     expect(await readFile(join(outside, 'victim'), 'utf8')).toBe('keep me');
     const found = await store.discover(artifact);
     expect(found.statements.map((f) => hex(f.bytes))).toEqual([hex(s.transparent)]);
@@ -183,7 +183,7 @@ describe('files beside the artifact', () => {
 
   it('bounds what it reads', async () => {
     const small = new FileStatementStore({ directory: dir, limits: { statementBytes: 100 } });
-    await writeFile(join(dir, 'app-1.0.tgz.scitt'), new Uint8Array(101));
+    await writeFile(join(dir, 'app-1.0.tgz.in-toto.scitt'), new Uint8Array(101));
     const found = await small.discover(artifact);
     expect(found.statements).toEqual([]);
     expect(found.skipped.map((s) => s.code)).toEqual(['ERR_STORAGE_LIMIT']);

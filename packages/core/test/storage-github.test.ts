@@ -45,17 +45,17 @@ describe('GitHub release assets', () => {
     const s = await transparentStatement(genericSub(artifact.name, artifact.sha256));
     const from = gh.log.length;
     const stored = await store.attach(artifact, [statementItem(s.transparent)]);
-    expect(stored[0]).toMatchObject({ kind: 'statement', name: 'app-1.0.tgz.scitt', status: 'created', digest: { sha256: sha256Hex(s.transparent) } });
-    expect(stored[0]!.location).toBe(`${gh.webOrigin}/${gh.owner}/${gh.repo}/releases/download/${tag}/app-1.0.tgz.scitt`);
+    expect(stored[0]).toMatchObject({ kind: 'statement', name: 'app-1.0.tgz.in-toto.scitt', status: 'created', digest: { sha256: sha256Hex(s.transparent) } });
+    expect(stored[0]!.location).toBe(`${gh.webOrigin}/${gh.owner}/${gh.repo}/releases/download/${tag}/app-1.0.tgz.in-toto.scitt`);
     const upload = gh.log.slice(from).find((r) => r.method === 'POST')!;
-    expect(upload).toMatchObject({ origin: 'uploads', path: expect.stringMatching(/\/assets\?name=app-1\.0\.tgz\.scitt(&|$)/) });
+    expect(upload).toMatchObject({ origin: 'uploads', path: expect.stringMatching(/\/assets\?name=app-1\.0\.tgz\.in-toto\.scitt(&|$)/) });
     expect(gh.log.slice(from).filter((r) => r.origin !== 'web').every((r) => r.authorization === `token ${gh.token}`)).toBe(true);
-    expect(hex(gh.assetsOf(tag).find((a) => a.name === 'app-1.0.tgz.scitt')!.bytes)).toBe(hex(s.transparent));
+    expect(hex(gh.assetsOf(tag).find((a) => a.name === 'app-1.0.tgz.in-toto.scitt')!.bytes)).toBe(hex(s.transparent));
 
     const before = gh.log.length;
     const found = await open().discover(artifact);
     expect(found.statements.map((f) => hex(f.bytes))).toEqual([hex(s.transparent)]);
-    expect(found.statements[0]!.source).toMatchObject({ store: 'github-release', name: 'app-1.0.tgz.scitt', location: stored[0]!.location });
+    expect(found.statements[0]!.source).toMatchObject({ store: 'github-release', name: 'app-1.0.tgz.in-toto.scitt', location: stored[0]!.location });
     // release by tag, one asset page, and the download: API (302) then the browser URL
     expect(gh.log.slice(before).map((r) => `${r.origin} ${r.method}`)).toEqual(['api GET', 'api GET', 'api GET', 'web GET']);
     expect(found.requests).toBe(4);
@@ -67,7 +67,7 @@ describe('GitHub release assets', () => {
     const uploads = gh.log.filter((r) => r.method === 'POST').length;
     expect((await store.attach(artifact, [statementItem(s.transparent)]))[0]!.status).toBe('unchanged');
     expect(gh.log.filter((r) => r.method === 'POST').length).toBe(uploads);
-    expect(names()).toEqual(['app-1.0.tgz.scitt:uploaded', 'app-1.0.tgz:uploaded']);
+    expect(names()).toEqual(['app-1.0.tgz.in-toto.scitt:uploaded', 'app-1.0.tgz:uploaded']);
   });
 
   it('adds receipts by uploading under a discoverable staging name, deleting the old asset, renaming', async () => {
@@ -76,12 +76,12 @@ describe('GitHub release assets', () => {
     const from = gh.log.length;
     const more = attachReceipts(s.signed, [await receiptFor(s.signed, 'https://ts2.example')]);
     const stored = await store.attach(artifact, [statementItem(more)]);
-    expect(stored[0]).toMatchObject({ name: 'app-1.0.tgz.scitt', status: 'updated' });
+    expect(stored[0]).toMatchObject({ name: 'app-1.0.tgz.in-toto.scitt', status: 'updated' });
     const writes = gh.log.slice(from).filter((r) => r.method !== 'GET');
     expect(writes.map((r) => r.method)).toEqual(['POST', 'DELETE', 'PATCH']);
     expect(writes[0]!.path).toMatch(/name=app-1\.0\.tgz\.[0-9a-f]{16}\.scitt(&|$)/);
-    expect(names()).toEqual(['app-1.0.tgz.scitt:uploaded', 'app-1.0.tgz:uploaded']);
-    const held = parseSignedStatement(new Uint8Array(gh.assetsOf(tag).find((a) => a.name === 'app-1.0.tgz.scitt')!.bytes));
+    expect(names()).toEqual(['app-1.0.tgz.in-toto.scitt:uploaded', 'app-1.0.tgz:uploaded']);
+    const held = parseSignedStatement(new Uint8Array(gh.assetsOf(tag).find((a) => a.name === 'app-1.0.tgz.in-toto.scitt')!.bytes));
     expect(held.receipts).toHaveLength(2);
   });
 
@@ -91,8 +91,8 @@ describe('GitHub release assets', () => {
     gh.inject({ origin: 'api', method: 'DELETE', status: 502 });
     const more = attachReceipts(s.signed, [await receiptFor(s.signed, 'https://ts2.example')]);
     expect(await code(store.attach(artifact, [statementItem(more)]))).toBe('ERR_STORAGE_UNAVAILABLE');
-    expect(names()).toEqual(['app-1.0.tgz.scitt:uploaded', 'app-1.0.tgz:uploaded']);
-    expect(hex(gh.assetsOf(tag).find((a) => a.name === 'app-1.0.tgz.scitt')!.bytes)).toBe(hex(s.transparent));
+    expect(names()).toEqual(['app-1.0.tgz.in-toto.scitt:uploaded', 'app-1.0.tgz:uploaded']);
+    expect(hex(gh.assetsOf(tag).find((a) => a.name === 'app-1.0.tgz.in-toto.scitt')!.bytes)).toBe(hex(s.transparent));
   });
 
   it('reports an upload cut off midway and leaves nothing half-attached', async () => {
@@ -114,8 +114,8 @@ describe('GitHub release assets', () => {
     gh.inject({ origin: 'uploads', method: 'POST', drop: { afterBytes: 1 } });
     const more = attachReceipts(s.signed, [await receiptFor(s.signed, 'https://ts2.example')]);
     expect(await code(store.attach(artifact, [statementItem(more)]))).toBe('ERR_STORAGE_INCOMPLETE');
-    expect(names()).toEqual(['app-1.0.tgz.scitt:uploaded', 'app-1.0.tgz:uploaded']);
-    expect(hex(gh.assetsOf(tag).find((a) => a.name === 'app-1.0.tgz.scitt')!.bytes)).toBe(hex(s.transparent));
+    expect(names()).toEqual(['app-1.0.tgz.in-toto.scitt:uploaded', 'app-1.0.tgz:uploaded']);
+    expect(hex(gh.assetsOf(tag).find((a) => a.name === 'app-1.0.tgz.in-toto.scitt')!.bytes)).toBe(hex(s.transparent));
   });
 
   it('skips assets with a matching name but another subject, and objects that are not statements', async () => {
@@ -153,7 +153,7 @@ describe('GitHub release assets', () => {
     const stored = await store.attach(artifact, [statementItem(s.transparent), { name: 'sbom.json', bytes: SBOM, mediaType: 'application/vnd.cyclonedx+json' }]);
     expect(stored.map((o) => [o.kind, o.name, o.location])).toEqual([
       ['evidence', 'app-1.0.cdx.json', location],
-      ['statement', 'app-1.0.tgz.scitt', `${gh.webOrigin}/${gh.owner}/${gh.repo}/releases/download/${tag}/app-1.0.tgz.scitt`],
+      ['statement', 'app-1.0.tgz.sbom.scitt', `${gh.webOrigin}/${gh.owner}/${gh.repo}/releases/download/${tag}/app-1.0.tgz.sbom.scitt`],
     ]);
     const found = await store.discover(artifact, { evidence: true });
     expect(hex(found.statements[0]!.evidence?.bytes)).toBe(hex(SBOM));
@@ -179,7 +179,7 @@ describe('GitHub release assets', () => {
     gh.addRelease(draft, { draft: true });
     const s = await transparentStatement(genericSub(artifact.name, artifact.sha256));
     await open({ tag: draft }).attach(artifact, [statementItem(s.transparent)]);
-    expect(gh.assetsOf(draft).map((a) => a.name)).toEqual(['app-1.0.tgz.scitt']);
+    expect(gh.assetsOf(draft).map((a) => a.name)).toEqual(['app-1.0.tgz.in-toto.scitt']);
   });
 
   it('says what is wrong: no release, bad credentials, no write permission, a failing server, rate limits, a name taken meanwhile', async () => {

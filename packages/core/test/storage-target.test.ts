@@ -46,8 +46,8 @@ describe('storage targets as the CLI and the actions name them', () => {
     const app = await hashEnvelopeStatement(genericSub('app.tgz', sha256Hex(APP)), SBOM, 'app.cdx.json');
     const lib = await transparentStatement(genericSub('lib.tgz', sha256Hex(LIB)));
     const stored = await attachStatements(dir, [statementItem(app.transparent), statementItem(lib.transparent), { name: 'app.cdx.json', bytes: SBOM, mediaType: 'application/vnd.cyclonedx+json' }]);
-    expect(stored.map((s) => s.name).sort()).toEqual(['app.cdx.json', 'app.tgz.scitt', 'lib.tgz.scitt']);
-    expect((await readdir(dir)).sort()).toEqual(['app.cdx.json', 'app.tgz', 'app.tgz.scitt', 'lib.tgz', 'lib.tgz.scitt']);
+    expect(stored.map((s) => s.name).sort()).toEqual(['app.cdx.json', 'app.tgz.sbom.scitt', 'lib.tgz.in-toto.scitt']);
+    expect((await readdir(dir)).sort()).toEqual(['app.cdx.json', 'app.tgz', 'app.tgz.sbom.scitt', 'lib.tgz', 'lib.tgz.in-toto.scitt']);
     const found = await discoverStatements(join(dir, 'app.tgz'), { evidence: true });
     expect(found.statements.map((s) => hex(s.bytes))).toEqual([hex(app.transparent)]);
     expect(hex(await found.statements[0]!.evidence!.read())).toBe(hex(SBOM));

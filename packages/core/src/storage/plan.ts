@@ -6,7 +6,7 @@
  */
 import { StorageError } from '../errors.ts';
 import { parseSignedStatement } from '../statement/signed-statement.ts';
-import { candidateNames } from './naming.ts';
+import { candidateNames, statementKindForName } from './naming.ts';
 import { type PreparedStatement, mergeStatements, statementId } from './statements.ts';
 
 export interface ExistingObject {
@@ -38,7 +38,7 @@ export function placeStatement(artifactName: string, s: PreparedStatement, exist
     const merged = mergeStatements(same.bytes!, s.bytes);
     return { action: merged.changed ? 'update' : 'unchanged', name: same.name, bytes: merged.bytes };
   }
-  const [canonical, alternate] = candidateNames(artifactName, s.id);
+  const [canonical, alternate] = candidateNames(artifactName, s.id, statementKindForName(s.statement, s.evidence?.bytes));
   if (!existing.some((o) => o.name === canonical)) return { action: 'create', name: canonical, bytes: s.bytes };
   if (!existing.some((o) => o.name === alternate)) return { action: 'create', name: alternate, bytes: s.bytes };
   throw new StorageError(
