@@ -3,10 +3,15 @@
  * DEFAULT_BURST registrations from one address at once, then DEFAULT_RATE per second; --rate 0 turns
  * it off, --burst sets the burst. Junk bodies are enough: the limit applies before the body is read.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BURST, DEFAULT_RATE } from '../src/index.ts';
-import { type ServiceProcess, startService } from '../../../test/helpers/transparency-service.ts';
-import { post } from './helpers.ts';
+import { SCITT_MAIN, type ServiceProcess, startService } from '../../../test/helpers/transparency-service.ts';
+import { generateKey } from '@scitt-actions/core';
+import { post, statementBy } from './helpers.ts';
 
 const running: ServiceProcess[] = [];
 afterAll(async () => {
@@ -52,4 +57,31 @@ describe('rate limiting', () => {
     const unlimited = await flood(off.url, DEFAULT_BURST * 2);
     expect(unlimited).toEqual({ 400: DEFAULT_BURST * 2 });
   }, 60_000);
+});
+
+describe('numeric flags', () => {
+  it('every numeric flag of scitt serve (and register --timeout) is a whole number in range, or exit 2 [ERR_USAGE] naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scitt-flags-'));
+    try {
+      const bad: [string, string][] = [
+        ['--port', '65536'],
+        ['--rate', 'abc'],
+        ['--burst', '0'],
+        ['--body-limit', '1e9'],
+        ['--sync-wait', '1.5'],
+      ];
+      for (const [flag, value] of bad) {
+        const r = spawnSync(process.execPath, [SCITT_MAIN, 'serve', '--data', join(dir, 'd'), flag, value], { encoding: 'utf8' });
+        expect(r.status, `${flag} ${value}`).toBe(2);
+        expect(r.stderr).toMatch(new RegExp(`^scitt: ${flag} must be a whole number .*, got "${value.replace('.', '\\.')}" \\[ERR_USAGE\\]\\n$`));
+      }
+      expect(existsSync(join(dir, 'd'))).toBe(false);
+      writeFileSync(join(dir, 's.cose'), await statementBy(generateKey('P-256')));
+      const r = spawnSync(process.execPath, [SCITT_MAIN, 'register', join(dir, 's.cose'), '--ts', 'http://127.0.0.1:9', '--out', join(dir, 'r.cose'), '--timeout', 'soon'], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--timeout must be a whole number from 1 to 86400 \(seconds\), got "soon" \[ERR_USAGE\]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
