@@ -7,7 +7,10 @@
  * reads O(log n) rows), batches (one signed root per committed batch: every receipt of the batch is
  * rebuilt from that signature and an inclusion proof), policies (which entries are registration policies),
  * refusals (statements accepted against one policy but refused at commit by a newer one: what
- * GET /entries/{id} answers for them, so a client that was told 303 learns the outcome).
+ * GET /entries/{id} answers for them, so a client that was told 303 learns the outcome),
+ * entry_signatures (the receipt header of one entry, with its sub, and its signature over the root of
+ * the entry's batch; logs written before receipts carried sub have none and use the batch signature),
+ * service_keys (keys rotated in: the public key, the leaf announcing it, the first tree size it signed).
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { join } from 'node:path';
@@ -34,6 +37,22 @@ export interface BatchRow {
   iat: number;
   /** the signed tree head for this size (receipt/tree-head.ts) */
   treeHead: Uint8Array;
+}
+
+/** One entry's receipt header (with the statement's sub) and its signature over the batch root. */
+export interface EntrySignatureRow {
+  protectedBytes: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface ServiceKeyRow {
+  kid: Uint8Array;
+  /** the public COSE_Key */
+  coseKey: Uint8Array;
+  /** the entry announcing it, signed by the key before it */
+  leafIndex: number;
+  /** the first tree size whose receipts it signs */
+  treeSize: number;
 }
 
 export interface RefusalRow {
@@ -68,6 +87,17 @@ CREATE TABLE IF NOT EXISTS policies (
   leaf_index INTEGER PRIMARY KEY REFERENCES entries(leaf_index),
   policy     TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS entry_signatures (
+  leaf_index INTEGER PRIMARY KEY REFERENCES entries(leaf_index),
+  protected  BLOB NOT NULL,
+  signature  BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS service_keys (
+  kid        BLOB PRIMARY KEY,
+  cose_key   BLOB NOT NULL,
+  leaf_index INTEGER NOT NULL REFERENCES entries(leaf_index),
+  tree_size  INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refusals (
   entry_id          BLOB PRIMARY KEY,
   policy_leaf_index INTEGER NOT NULL,
@@ -107,6 +137,10 @@ export class LogDatabase {
       putPolicy: p('INSERT INTO policies (leaf_index, policy) VALUES (?, ?)'),
       refusal: p('SELECT policy_leaf_index, reason, refused_at FROM refusals WHERE entry_id = ?'),
       putRefusal: p('INSERT OR REPLACE INTO refusals (entry_id, policy_leaf_index, reason, refused_at) VALUES (?, ?, ?, ?)'),
+      entrySignature: p('SELECT protected, signature FROM entry_signatures WHERE leaf_index = ?'),
+      putEntrySignature: p('INSERT INTO entry_signatures (leaf_index, protected, signature) VALUES (?, ?, ?)'),
+      serviceKeys: p('SELECT kid, cose_key, leaf_index, tree_size FROM service_keys ORDER BY tree_size'),
+      putServiceKey: p('INSERT INTO service_keys (kid, cose_key, leaf_index, tree_size) VALUES (?, ?, ?, ?)'),
       duplicates: p('SELECT COUNT(*) AS n FROM (SELECT entry_id FROM entries GROUP BY entry_id HAVING COUNT(*) > 1)'),
     };
   }
@@ -190,6 +224,29 @@ export class LogDatabase {
 
   putPolicy(leafIndex: number, policy: string): void {
     this.#q.putPolicy!.run(leafIndex, policy);
+  }
+
+  entrySignature(leafIndex: number): EntrySignatureRow | undefined {
+    const r = this.#q.entrySignature!.get(leafIndex) as { protected: Uint8Array; signature: Uint8Array } | undefined;
+    return r ? { protectedBytes: r.protected, signature: r.signature } : undefined;
+  }
+
+  putEntrySignature(leafIndex: number, s: EntrySignatureRow): void {
+    this.#q.putEntrySignature!.run(leafIndex, s.protectedBytes, s.signature);
+  }
+
+  /** Keys rotated in, oldest first (the first key of the log is service-key.pem and has no row). */
+  serviceKeys(): ServiceKeyRow[] {
+    return (this.#q.serviceKeys!.all() as { kid: Uint8Array; cose_key: Uint8Array; leaf_index: number; tree_size: number }[]).map((r) => ({
+      kid: r.kid,
+      coseKey: r.cose_key,
+      leafIndex: Number(r.leaf_index),
+      treeSize: Number(r.tree_size),
+    }));
+  }
+
+  putServiceKey(k: ServiceKeyRow): void {
+    this.#q.putServiceKey!.run(k.kid, k.coseKey, k.leafIndex, k.treeSize);
   }
 
   /** policyLeafIndex -1: the default policy (none registered yet) */

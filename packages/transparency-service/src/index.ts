@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { loadOrCreateServiceKey } from './service-key.ts';
+import { loadServiceKeys } from './key-rotation.ts';
 import { TransparencyLog } from './log.ts';
 import { buildServer } from './server.ts';
 import { attachTransparency } from './transparency.ts';
@@ -71,9 +71,9 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
   const log = new TransparencyLog({
     dataDir: o.dataDir,
     serviceKey: (identity) => {
-      const k = loadOrCreateServiceKey(o.dataDir, identity);
+      const k = loadServiceKeys(o.dataDir, identity);
       keyCreated = k.created;
-      return { key: k.key, kid: k.kid };
+      return { current: k.current, all: k.all };
     },
     iss: o.iss ?? '',
     ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
@@ -85,6 +85,7 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     log,
     tokens: o.tokens ?? [],
     ...(o.adminToken ? { adminToken: o.adminToken } : {}),
+    dataDir: o.dataDir,
     bodyLimit,
     rate,
     burst,

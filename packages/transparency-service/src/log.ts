@@ -13,12 +13,13 @@ import { createHash } from 'node:crypto';
 import { type Signer, keySigner } from '@scitt-actions/core/cose';
 import { MerkleTree, leafHash } from '@scitt-actions/core/merkle';
 import { type SignedStatement, createSignedStatement, parseSignedStatement } from '@scitt-actions/core/statement';
-import { type BatchRow, LogDatabase, type RefusalRow } from './database.ts';
+import { type BatchRow, type EntrySignatureRow, LogDatabase, type RefusalRow } from './database.ts';
+import { type KeyHistory, type RotationTarget, announcementStatement } from './key-rotation.ts';
 import { HttpProblem } from './problem.ts';
 import { CompiledPolicy, DEFAULT_POLICY, POLICY_MEDIA_TYPE, POLICY_SUBJECT, type RegistrationPolicy } from './registration-policy.ts';
 import { SqliteNodeStore } from './sqlite-node-store.ts';
 import type { LogIdentity, ServiceKey } from './service-key.ts';
-import { consistencyProofBytes, receiptFromBatch, signBatch, statementEntry } from './receipts.ts';
+import { consistencyProofBytes, inclusionReceipt, signBatch, signEntries, statementEntry } from './receipts.ts';
 
 export interface Registration {
   entryId: string;
@@ -32,7 +33,11 @@ interface Pending {
   entry: Uint8Array;
   entryId: Uint8Array;
   statement: Uint8Array;
+  /** the statement's CWT sub: its receipt carries it (RFC 9943 §6) */
+  sub: string;
   policy?: RegistrationPolicy;
+  /** a key rotation announcement: once its batch commits, the log signs with this key */
+  rotateTo?: RotationTarget;
   /** leaf index of the policy entry it was checked against (-1: the default policy) */
   checkedUnder: number;
   resolve: (r: Registration) => void;
@@ -42,7 +47,7 @@ interface Pending {
 export interface LogOptions {
   dataDir: string;
   /** the key, or how to get it once the log's size and latest tree head are known (service-key.ts) */
-  serviceKey: ServiceKey | ((log: LogIdentity) => ServiceKey);
+  serviceKey: ServiceKey | ((log: LogIdentity) => ServiceKey | KeyHistory);
   /** iss of receipts and of the service's own statements */
   iss: string;
   /** most statements committed in one batch */
@@ -63,12 +68,15 @@ export const entryIdHex = (entryId: Uint8Array) => Buffer.from(entryId).toString
 export class TransparencyLog {
   /** iss of receipts and of the service's own statements */
   iss: string;
-  readonly serviceKey: ServiceKey;
+  /** the key signing from now on (it changes when a rotation commits) */
+  serviceKey: ServiceKey;
+  /** every key that signed this log, oldest first, public parts */
+  #keys: ServiceKey[];
   readonly #writer: LogDatabase;
   readonly #reader: LogDatabase;
   readonly #nodes: SqliteNodeStore;
   readonly #tree: MerkleTree;
-  readonly #signer: Signer;
+  #signer: Signer;
   readonly #maxBatch: number;
   readonly #maxQueue: number;
   readonly #queue: Pending[] = [];
@@ -85,7 +93,9 @@ export class TransparencyLog {
     this.iss = o.iss;
     this.#writer = LogDatabase.openWriter(o.dataDir);
     try {
-      this.serviceKey = typeof o.serviceKey === 'function' ? o.serviceKey({ size: this.#writer.size(), ...optionalHead(this.#writer.latestBatch()) }) : o.serviceKey;
+      const k = typeof o.serviceKey === 'function' ? o.serviceKey({ size: this.#writer.size(), ...optionalHead(this.#writer.latestBatch()), rotated: this.#writer.serviceKeys() }) : o.serviceKey;
+      this.serviceKey = 'current' in k ? k.current : k;
+      this.#keys = 'current' in k ? k.all : [k];
     } catch (e) {
       this.#writer.close();
       throw e;
@@ -124,6 +134,21 @@ export class TransparencyLog {
     return { policy: this.#policy.compiled.policy, leafIndex: this.#policy.leafIndex < 0 ? undefined : this.#policy.leafIndex };
   }
 
+  /** Every key that signed this log, oldest first: all stay valid for its receipts. */
+  get keys(): readonly ServiceKey[] {
+    return this.#keys;
+  }
+
+  /**
+   * Rotates the signing key: the announcement (the new public key, signed by the current key) is
+   * appended as the last entry of a batch signed by the current key; every batch after it is signed by
+   * the new key. Resolves once the announcement committed.
+   */
+  async rotateKey(target: RotationTarget): Promise<Registration> {
+    const bytes = await announcementStatement({ signer: this.#signer, kid: this.serviceKey.kid, iss: this.iss, next: target.key });
+    return this.#enqueue(parseSignedStatement(bytes), this.#policy.leafIndex, undefined, target).committed;
+  }
+
   get queueLength(): number {
     return this.#queue.length;
   }
@@ -148,7 +173,7 @@ export class TransparencyLog {
     return this.#enqueue(parseSignedStatement(bytes), this.#policy.leafIndex, policy).committed;
   }
 
-  #enqueue(statement: SignedStatement, checkedUnder: number, policy?: RegistrationPolicy): Queued {
+  #enqueue(statement: SignedStatement, checkedUnder: number, policy?: RegistrationPolicy, rotateTo?: RotationTarget): Queued {
     if (this.#closing) throw new HttpProblem(503, 'Service Unavailable', 'the service is shutting down; retry shortly', 5);
     const entry = statementEntry(statement);
     const entryId = new Uint8Array(createHash('sha256').update(entry).digest());
@@ -157,7 +182,7 @@ export class TransparencyLog {
     if (inFlight) return { entryId: id, committed: inFlight };
     if (this.#queue.length >= this.#maxQueue) throw new HttpProblem(503, 'Service Unavailable', 'registration queue is full; retry later', 1);
     const promise = new Promise<Registration>((resolve, reject) => {
-      this.#queue.push({ entry, entryId, statement: statement.bytes, ...(policy ? { policy } : {}), checkedUnder, resolve, reject });
+      this.#queue.push({ entry, entryId, statement: statement.bytes, sub: statement.sub, ...(policy ? { policy } : {}), ...(rotateTo ? { rotateTo } : {}), checkedUnder, resolve, reject });
     });
     this.#inFlight.set(id, promise);
     const forget = () => this.#inFlight.delete(id);
@@ -175,7 +200,9 @@ export class TransparencyLog {
   async #flush(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#maxBatch);
+        // A rotation announcement ends its batch: what follows is signed by the new key.
+        const rotation = this.#queue.findIndex((p) => p.rotateTo !== undefined);
+        const batch = this.#queue.splice(0, rotation >= 0 && rotation < this.#maxBatch ? rotation + 1 : this.#maxBatch);
         try {
           const results = await this.#commit(batch);
           batch.forEach((p, i) => {
@@ -225,6 +252,8 @@ export class TransparencyLog {
     const start = this.#tree.size;
     const fresh: Pending[] = [];
     let batchRow: BatchRow | undefined;
+    let signatures: EntrySignatureRow[] = [];
+    let rotated: RotationTarget | undefined;
     if (candidates.length > 0) {
       const now = Math.floor(Date.now() / 1000);
       db.db.exec('BEGIN IMMEDIATE');
@@ -253,15 +282,27 @@ export class TransparencyLog {
         fresh.forEach((p, k) => {
           db.putEntry({ leafIndex: start + k, entryId: p.entryId, statement: p.statement, treeSize: newSize, registeredAt: now });
           if (p.policy) db.putPolicy(start + k, JSON.stringify(p.policy));
+          if (p.rotateTo) {
+            db.putServiceKey({ kid: p.rotateTo.key.kid, coseKey: p.rotateTo.coseKey, leafIndex: start + k, treeSize: newSize });
+            rotated = p.rotateTo;
+          }
           existing.set(entryIdHex(p.entryId), { leafIndex: start + k, treeSize: newSize });
         });
         if (fresh.length > 0) {
           this.#tree.appendLeaves(fresh.map((p) => leafHash(p.entry)));
-          batchRow = await signBatch({ signer: this.#signer, kid: this.serviceKey.kid, iss: this.iss, iat: now, treeSize: newSize, root: this.#tree.root(newSize) });
+          const signing = { signer: this.#signer, kid: this.serviceKey.kid, iss: this.iss, iat: now, treeSize: newSize, root: this.#tree.root(newSize) };
+          batchRow = await signBatch(signing);
           db.putBatch(batchRow);
+          signatures = await signEntries({ ...signing, subs: fresh.map((p) => p.sub) });
+          signatures.forEach((s, k) => db.putEntrySignature(start + k, s));
         }
         db.db.exec('COMMIT');
         this.#policy = inForce;
+        if (rotated) {
+          this.serviceKey = rotated.key;
+          this.#signer = keySigner(rotated.key.key);
+          this.#keys = [...this.#keys, rotated.key];
+        }
       } catch (e) {
         if (db.db.isTransaction) db.db.exec('ROLLBACK');
         throw e;
@@ -274,9 +315,9 @@ export class TransparencyLog {
       const at = existing.get(entryIdHex(p.entryId))!;
       if (at instanceof HttpProblem) return at;
       const isFresh = batchRow !== undefined && at.treeSize === newSize && at.leafIndex >= start;
-      const row = isFresh ? batchRow! : db.batch(at.treeSize)!;
-      const proof = isFresh ? freshProofs[at.leafIndex - start]! : this.#tree.inclusionProof(at.leafIndex, row.treeSize);
-      return { entryId: entryIdHex(p.entryId), leafIndex: at.leafIndex, receipt: receiptFromBatch(row, proof), existing: !isFresh };
+      const signed = isFresh ? signatures[at.leafIndex - start]! : (db.entrySignature(at.leafIndex) ?? db.batch(at.treeSize)!);
+      const proof = isFresh ? freshProofs[at.leafIndex - start]! : this.#tree.inclusionProof(at.leafIndex, at.treeSize);
+      return { entryId: entryIdHex(p.entryId), leafIndex: at.leafIndex, receipt: inclusionReceipt(signed, proof), existing: !isFresh };
     });
   }
 
@@ -294,8 +335,9 @@ export class TransparencyLog {
     if (!/^[0-9a-f]{64}$/.test(id)) return undefined;
     const e = this.#reader.entryById(Buffer.from(id, 'hex'));
     if (!e) return undefined;
-    const batch = this.#reader.batch(e.treeSize)!;
-    return receiptFromBatch(batch, this.#readTree().inclusionProof(e.leafIndex, e.treeSize));
+    // Logs from before receipts carried sub have no entry signature: the batch's receipt, unchanged.
+    const signed = this.#reader.entrySignature(e.leafIndex) ?? this.#reader.batch(e.treeSize)!;
+    return inclusionReceipt(signed, this.#readTree().inclusionProof(e.leafIndex, e.treeSize));
   }
 
   /** Why an acknowledged registration is not on the log: refused at commit, or its batch failed. */

@@ -5,8 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import { publicKey } from '@scitt-actions/core';
-import { encodeCoseKey, encodeKeySet } from '@scitt-actions/core/cose';
+import { registerKeyRoutes } from './key-routes.ts';
 import type { TransparencyLog } from './log.ts';
 import { HttpProblem, PROBLEM_MEDIA_TYPE, encodeProblem } from './problem.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -21,6 +20,8 @@ export interface ServerOptions {
   tokens: readonly string[];
   /** bearer token for POST /policy; without one, the policy can only be set at start-up */
   adminToken?: string;
+  /** where rotated keys are kept; without it, POST /admin/rotate-key is refused */
+  dataDir?: string;
   /** largest request body in bytes */
   bodyLimit: number;
   /** registrations per second per client, and burst */
@@ -89,14 +90,8 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, new HttpProblem(404, 'Not Found', `no resource at ${req.method} ${req.url.split('?')[0]}`)));
 
-  const keySet = Buffer.from(encodeKeySet([{ ...publicKey(log.serviceKey.key), kid: log.serviceKey.kid }]));
-  const kidB64 = Buffer.from(log.serviceKey.kid).toString('base64url');
-
-  app.get('/.well-known/scitt-keys', (_req, reply) => reply.type('application/cbor').send(keySet));
-  app.get<{ Params: { kid: string } }>('/.well-known/scitt-keys/:kid', (req, reply) => {
-    if (req.params.kid !== kidB64) throw new HttpProblem(404, 'No such key', `this service has no key with kid ${req.params.kid}`);
-    return reply.type('application/cbor').send(Buffer.from(encodeCoseKey({ ...publicKey(log.serviceKey.key), kid: log.serviceKey.kid })));
-  });
+  // /.well-known/scitt-keys[/{kid}] and POST /admin/rotate-key (key-routes.ts)
+  registerKeyRoutes(app, { log, ...(o.dataDir ? { dataDir: o.dataDir } : {}), authorized: (req) => o.adminToken !== undefined && tokenMatches(req.headers.authorization, [o.adminToken]), logLine: o.logLine });
 
   app.post('/entries', async (req: FastifyRequest, reply) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CoseKey, ScittError, generateKey, loadKey, toPem } from '@scitt-actions/core';
 import { decodeSign1, thumbprint, verifySign1 } from '@scitt-actions/core/cose';
+import type { ServiceKeyRow } from './database.ts';
 import { createKeyFileOnce, removeStaleTemporaries } from './key-file.ts';
 
 export interface ServiceKey {
@@ -26,6 +27,8 @@ export interface LogIdentity {
   size: number;
   /** the latest signed tree head, which the key must verify */
   treeHead?: Uint8Array;
+  /** keys rotated in, oldest first (key-rotation.ts): the last one signs */
+  rotated?: readonly ServiceKeyRow[];
 }
 
 export function loadOrCreateServiceKey(dataDir: string, log: LogIdentity): ServiceKey & { created: boolean } {
@@ -52,7 +55,7 @@ export function loadOrCreateServiceKey(dataDir: string, log: LogIdentity): Servi
 }
 
 /** The key must be the one that signed the log: a swapped key file is another identity for the same log. */
-function assertSignedLog(key: CoseKey, treeHead: Uint8Array, path: string, dataDir: string): void {
+export function assertSignedLog(key: CoseKey, treeHead: Uint8Array, path: string, dataDir: string): void {
   try {
     verifySign1(decodeSign1(treeHead), key);
   } catch {

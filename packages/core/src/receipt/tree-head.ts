@@ -27,7 +27,7 @@ import { verifyConsistency } from '../merkle/verify.ts';
 import { type ReceiptIssuer, receiptProtectedHeader } from './issue.ts';
 import type { TrustedKey, TrustedKeys } from './keys.ts';
 import { VDS } from './proofs.ts';
-import { describeKid } from './verify.ts';
+import { unknownKid } from './verify.ts';
 
 export const TREE_HEAD_TYPE = 'application/vnd.scitt-actions.tree-head+cose';
 
@@ -63,7 +63,7 @@ export function verifyTreeHead(bytes: Uint8Array, keys: TrustedKeys): TreeHead {
   if (typeof iss !== 'string' || typeof iat !== 'number') throw new ReceiptError('ERR_TREE_HEAD', 'tree head needs CWT claims (15) with iss and iat');
   if (sign1.payload === null) throw new ReceiptError('ERR_TREE_HEAD', 'tree head payload is detached; it must carry [tree-size, root]');
   const key = keys.get(kid);
-  if (!key) throw new ReceiptError('ERR_RECEIPT_KEY_UNKNOWN', `no trusted service key has kid ${describeKid(kid)} (tree head from "${iss}")`);
+  if (!key) throw unknownKid(kid, iss, 'tree head');
   try {
     verifySign1(sign1, key.key);
   } catch (e) {

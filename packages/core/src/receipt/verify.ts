@@ -53,6 +53,17 @@ export interface ReceiptVerification {
   /** vds 2 only: internal evidence and the registration transaction id it names */
   readonly ccf?: { readonly internalEvidence: string; readonly txid?: string };
   readonly key: TrustedKey;
+  /**
+   * Departures from the RFC 9943 §6 receipt profile that verification tolerates, one sentence each:
+   * a receipt without iss or sub (CCF's, and this project's before it set sub) still proves inclusion.
+   */
+  readonly profileDeviations?: readonly string[];
+}
+
+/** RFC 9943 §6: a receipt's CWT claims MUST hold iss (1) and sub (2). Missing ones are reported, not fatal. */
+export function receiptProfileDeviations(h: Pick<ReceiptHeaders, 'iss' | 'sub'>): string[] {
+  const missing = [h.iss === undefined ? 'iss (1)' : undefined, h.sub === undefined ? 'sub (2)' : undefined].filter((m) => m !== undefined);
+  return missing.length ? [`receipt CWT claims lack ${missing.join(' and ')}, which RFC 9943 §6 requires; accepted, as the inclusion proof and signature verify`] : [];
 }
 
 /** Decodes a receipt and checks its header profile; throws a typed error on the first problem. */
@@ -128,7 +139,7 @@ function refuseLegacyCcf(bytes: Uint8Array): void {
 
 function selectKey(h: ReceiptHeaders, keys: TrustedKeys): TrustedKey {
   const key = keys.get(h.kid);
-  if (!key) throw new ReceiptError('ERR_RECEIPT_KEY_UNKNOWN', `no trusted service key has kid ${describeKid(h.kid)}${h.iss ? ` (receipt from "${h.iss}")` : ''}`);
+  if (!key) throw unknownKid(h.kid, h.iss, 'receipt');
   assertAlgorithmFitsKey(h.algorithm, key.key);
   return key;
 }
@@ -163,11 +174,13 @@ function verifyOverRoot(h: ReceiptHeaders, key: TrustedKey, root: Uint8Array, wh
 export function verifyReceipt(receipt: Uint8Array | ReceiptHeaders, entry: Uint8Array, keys: TrustedKeys): ReceiptVerification {
   const h = receipt instanceof Uint8Array ? readReceiptHeaders(receipt) : receipt;
   const key = selectKey(h, keys);
+  const deviations = receiptProfileDeviations(h);
   const common = {
     vds: h.vds,
     kid: h.kid,
     algorithm: h.algorithm.name,
     key,
+    ...(deviations.length ? { profileDeviations: deviations } : {}),
     ...(h.iss !== undefined ? { iss: h.iss } : {}),
     ...(h.sub !== undefined ? { sub: h.sub } : {}),
     ...(h.iat !== undefined ? { iat: h.iat } : {}),
@@ -225,6 +238,20 @@ export function verifyConsistencyReceipt(receipt: Uint8Array | ReceiptHeaders, o
     ...(h.iss !== undefined ? { iss: h.iss } : {}),
     ...(h.iat !== undefined ? { iat: h.iat } : {}),
   };
+}
+
+/**
+ * A receipt (or tree head) signed by a key the verifier does not trust. When the service rotated its
+ * key, the pinned key file is out of date: the message says how to fetch the new key by its kid.
+ */
+export function unknownKid(kid: Uint8Array, iss: string | undefined, what: string): ReceiptError {
+  const b64 = Buffer.from(kid).toString('base64url');
+  const from = iss ? ` from "${iss}"` : '';
+  const refresh = iss && /^https?:\/\//.test(iss) ? `${iss.replace(/\/+$/, '')}/.well-known/scitt-keys/${b64}` : `<service>/.well-known/scitt-keys/${b64}`;
+  return new ReceiptError(
+    'ERR_RECEIPT_KEY_UNKNOWN',
+    `no trusted service key has kid ${describeKid(kid)} (${what}${from}); if the service rotated its key, refresh the pinned key: fetch ${refresh} (or the whole set at /.well-known/scitt-keys), check it against the service's rotation announcement, and add it to your key file`,
+  );
 }
 
 /** A kid for messages: hex, plus the text when it is printable (CCF kids are ASCII hex). */
