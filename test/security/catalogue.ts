@@ -44,6 +44,7 @@ import { FileStatementStore } from '../../packages/core/src/storage/files.ts';
 import { createSignedStatement, parseSignedStatement, verifySignedStatement } from '../../packages/core/src/statement/signed-statement.ts';
 import { makeCa, makeLeaf, utf8String, type Issued } from '../../packages/core/test/helpers/identity-certs.ts';
 import { scitt } from '../helpers/cli.ts';
+import { GATE_ROWS } from './gate-rows.ts';
 import { RESOURCE_ROWS } from './resource-rows.ts';
 import {
   ISS,
@@ -105,7 +106,7 @@ export interface Entry<I> {
   run(input: I, ctx: Ctx): Promise<Outcome>;
 }
 
-export type Area = 'CBOR' | 'COSE' | 'Receipt' | 'X.509' | 'Storage' | 'SCRAPI' | 'CLI' | 'Client';
+export type Area = 'CBOR' | 'COSE' | 'Receipt' | 'X.509' | 'Storage' | 'SCRAPI' | 'CLI' | 'Client' | 'Gate';
 
 export interface Row<I = unknown> {
   id: string;
@@ -934,4 +935,5 @@ export const CATALOGUE: Row[] = [
     expect: { code: 'ERR_ORIGIN' },
   }),
   ...RESOURCE_ROWS,
+  ...GATE_ROWS,
 ];

@@ -1,15 +1,23 @@
+import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { type GateReport, type IssuerTrust, type VerificationResult, runGate, loadKey, loadServiceKeys, verifyTransparent } from '@scitt-actions/core';
-import { type IdentityPolicy } from '@scitt-actions/core/identity';
-import { type EvidenceKind, collectSubjects, sha256File } from '@scitt-actions/core/payload';
-import { resolveArtifact } from '@scitt-actions/core/storage';
-import { discoverBesideFiles, discoverIn, gateArtifacts, loadX509Trust } from '@scitt-actions/core/verify';
+import { type GateReport, type VerificationResult, runGate, verifyTransparent } from '@scitt-actions/core';
+import { sha256File } from '@scitt-actions/core/payload';
+import { type GateTargets, type IdentityInputs, type VerifyInputs, reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
 import { EXIT, UsageError, action } from '../run.ts';
 import { printable, readInput } from '../io.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, wantsTrustState } from '../trust-state-options.ts';
 
-export interface IdentityFlags {
+interface VerifyFlags extends StorageFlags, TrustStateFlags {
+  tsKeys: string[];
+  require?: string;
+  issuerKey?: string[];
+  receiptsOnly?: boolean;
+  allowUnreceipted?: boolean;
+  artifact?: string[];
+  evidence?: string;
+  minReceipts: string;
+  json?: boolean;
   repo?: string;
   owner?: string;
   signerWorkflow?: string;
@@ -21,18 +29,6 @@ export interface IdentityFlags {
   did?: string;
   trustedRoot?: string;
   x509Roots?: string;
-}
-
-interface VerifyFlags extends IdentityFlags, StorageFlags, TrustStateFlags {
-  tsKeys: string;
-  require?: string;
-  issuerKey?: string[];
-  receiptsOnly?: boolean;
-  allowUnreceipted?: boolean;
-  artifact?: string[];
-  evidence?: string;
-  minReceipts: string;
-  json?: boolean;
 }
 
 /** Identity policy flags named as `gh attestation verify` names them. */
@@ -51,29 +47,32 @@ export function addIdentityOptions(cmd: Command): Command {
     .option('--x509-roots <PEM>', 'keyless: PEM file of trusted root (and intermediate) certificates instead of Sigstore');
 }
 
-export function identityPolicy(f: IdentityFlags): IdentityPolicy | undefined {
-  const signerWorkflow = f.signerWorkflow?.startsWith('/') && f.signerWorkflow.endsWith('/') ? new RegExp(f.signerWorkflow.slice(1, -1)) : f.signerWorkflow;
-  const policy: IdentityPolicy = {
-    ...(f.repo ? { repo: f.repo } : {}),
-    ...(f.owner ? { owner: f.owner } : {}),
-    ...(signerWorkflow ? { signerWorkflow } : {}),
-    ...(f.signerRepo ? { signerRepo: f.signerRepo } : {}),
-    ...(f.sourceRef ? { sourceRef: f.sourceRef } : {}),
-    ...(f.certOidcIssuer ? { certOidcIssuer: f.certOidcIssuer } : {}),
-    ...(f.hostedRunnersOnly || f.denySelfHostedRunners ? { denySelfHostedRunners: true } : {}),
-    ...(f.did ? { did: f.did } : {}),
+/** The flags as core's verification inputs (verify/inputs.ts reads and checks them, as it does the action's). */
+function inputsOf(o: VerifyFlags): VerifyInputs {
+  const identity: IdentityInputs = {
+    ...(o.repo !== undefined ? { repo: o.repo } : {}),
+    ...(o.owner !== undefined ? { owner: o.owner } : {}),
+    ...(o.signerWorkflow !== undefined ? { signerWorkflow: o.signerWorkflow } : {}),
+    ...(o.signerRepo !== undefined ? { signerRepo: o.signerRepo } : {}),
+    ...(o.sourceRef !== undefined ? { sourceRef: o.sourceRef } : {}),
+    ...(o.certOidcIssuer !== undefined ? { certOidcIssuer: o.certOidcIssuer } : {}),
+    ...(o.hostedRunnersOnly || o.denySelfHostedRunners ? { hostedRunnersOnly: true } : {}),
+    ...(o.did !== undefined ? { did: o.did } : {}),
+    ...(o.trustedRoot !== undefined ? { trustedRoot: o.trustedRoot } : {}),
+    ...(o.x509Roots !== undefined ? { x509Roots: o.x509Roots } : {}),
   };
-  return policy.repo || policy.owner || policy.signerWorkflow || policy.signerRepo || policy.did ? policy : undefined;
+  return {
+    ...identity,
+    tsKeys: o.tsKeys,
+    issuerKeys: o.issuerKey ?? [],
+    minReceipts: o.minReceipts,
+    ...(o.require !== undefined ? { require: o.require } : {}),
+    ...(o.receiptsOnly ? { receiptsOnly: true } : {}),
+    ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}),
+  };
 }
 
-export async function issuerTrust(f: IdentityFlags & { issuerKey?: string[] }): Promise<IssuerTrust> {
-  const keys = await Promise.all((f.issuerKey ?? []).map(async (p) => loadKey(await readInput(p, 'issuer key'))));
-  const policy = identityPolicy(f);
-  return {
-    ...(keys.length ? { keys } : {}),
-    ...(policy ? { x509: { trust: await loadX509Trust({ ...(f.trustedRoot ? { trustedRoot: f.trustedRoot } : {}), ...(f.x509Roots ? { rootsPem: f.x509Roots } : {}) }), policy } } : {}),
-  };
-}
+const collect = (v: string, acc: string[]) => [...acc, v];
 
 function printResult(r: VerificationResult, file: string): void {
   const out = (line: string) => process.stdout.write(`${printable(line)}\n`);
@@ -91,32 +90,40 @@ export function registerVerify(program: Command): void {
     .command('verify')
     .description('verify a Transparent Statement offline: receipts from trusted services, the issuer, and the artifact bytes')
     .argument('[FILE.scitt]', 'the Transparent Statement; without it, the statements beside each --artifact are discovered and gated')
-    .requiredOption('--ts-keys <URL|FILE>', 'trusted Transparency Service keys: its URL, or a COSE Key Set / JWK Set / PEM file')
+    .option('--ts-keys <URL|FILE>', 'a trusted Transparency Service: its URL, a key file (all its keys are one service), or a services file {"services": {NAME: KEYS}}; repeat for several', collect, [])
     .option('--issuer-key <KEY.pub.pem...>', 'trusted issuer public key(s)')
-    .option('--receipts-only', 'verify receipts and their binding only, not who issued the statement (RFC 9943 §7.1)')
+    .option('--receipts-only', 'with FILE: verify receipts and their binding only, not who issued the statement (RFC 9943 §7.1)')
     .option('--allow-unreceipted', 'keyless: accept a certificate checked at the current time when there is no trusted receipt (warns)')
     .option('--artifact <PATH...>', 'the artifact(s): statements must be about exactly these bytes; without FILE also release:TAG/ASSET or oci://REF')
-    .option('--require <KINDS>', 'without FILE: evidence kinds every artifact must have, e.g. sbom,provenance')
-    .option('--evidence <FILE>', 'the evidence of a hash-envelope statement, checked against the signed digest')
-    .option('--min-receipts <N>', 'receipts from at least N distinct trusted services', '1')
+    .option('--require <KINDS>', 'evidence kinds every artifact must have, about it, e.g. sbom,provenance (with FILE: needs --artifact)')
+    .option('--evidence <FILE>', 'with FILE: the evidence of a hash-envelope statement, checked against the signed digest')
+    .option('--min-receipts <N>', 'receipts from at least N independent trusted services (services, not keys)', '1')
     .option('--json', 'print the full result as JSON');
   addTrustStateOptions(addStorageOptions(addIdentityOptions(cmd))).action(
     action('verify', async (file: string | undefined, o: VerifyFlags) => {
+      if (!o.tsKeys.length) throw new UsageError('name the trusted Transparency Service(s): --ts-keys URL|FILE');
       if (!file) return gate(o);
       if ((o.artifact?.length ?? 0) > 1) throw new UsageError('with a FILE, give one --artifact');
+      if (o.artifact?.some(isStoreLocation)) throw new UsageError('with a FILE, --artifact is the artifact file itself; release:/oci:// locations are for the gate (drop FILE)');
+      if (o.githubRepo !== undefined || o.plainHttp) throw new UsageError('--github-repo and --plain-http reach stores, which a FILE does not use: drop them');
+      if (o.require !== undefined && !o.artifact?.length) throw new UsageError('--require checks evidence about an artifact: add --artifact');
+      const policy = await verifyPolicyFrom(inputsOf(o));
       const bytes = await readInput(file, 'Transparent Statement');
+      if (policy.require?.length) {
+        const evidence = o.evidence ? await readInput(o.evidence, 'evidence') : undefined;
+        // the gate over this one statement: the same verdict, the same reasons, as for discovered ones
+        const path = o.artifact![0]!;
+        const artifact = { name: basename(path), sha256: (await sha256File(path)).sha256, path };
+        return finish(o, await runGate([artifact], async () => ({ statements: [{ bytes, location: file, ...(evidence ? { evidence } : {}) }] }), policy));
+      }
       const result = await verifyTransparent(bytes, {
-        trustedServiceKeys: await loadServiceKeys(o.tsKeys),
-        receiptPolicy: { minServices: Number(o.minReceipts) },
-        issuer: await issuerTrust(o),
-        ...(o.receiptsOnly ? { receiptsOnly: true } : {}),
-        ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}),
+        ...policy,
         ...(o.artifact?.[0] ? { artifactSha256: (await sha256File(o.artifact[0])).sha256 } : {}),
         ...(o.evidence ? { evidence: { path: o.evidence } } : {}),
       });
       // With a trust state, a verified receipt counts only if its tree is consistent with the remembered one.
-      if (result.ok && wantsTrustState(o)) await enforceTrustState(bytes, await loadServiceKeys(o.tsKeys), o);
-      if (o.json) process.stdout.write(`${JSON.stringify(result, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2)}\n`);
+      if (result.ok && wantsTrustState(o)) await enforceTrustState(bytes, policy.trustedServiceKeys, o);
+      if (o.json) process.stdout.write(`${reportJson(result)}\n`);
       else printResult(result, file);
       if (!result.ok) {
         const usage = result.checks.find((c) => !c.ok && (c.code === 'ERR_USAGE' || c.code === 'ERR_IO'));
@@ -128,22 +135,17 @@ export function registerVerify(program: Command): void {
 
 /** Without a FILE: discover each artifact's statements (beside the file, in a release, as OCI referrers) and apply the release gate. */
 async function gate(o: VerifyFlags): Promise<void> {
-  if (wantsTrustState(o)) throw new UsageError('--trust-state and --min-witnesses apply to one FILE for now: verify each Transparent Statement with them');
   if (!o.artifact?.length) throw new UsageError('name what to verify: a FILE.scitt, or the artifacts with --artifact PATH|release:TAG/ASSET|oci://REF');
-  const require = (o.require ?? '').split(',').map((k) => k.trim()).filter(Boolean) as EvidenceKind[];
-  const policy = { trustedServiceKeys: await loadServiceKeys(o.tsKeys), receiptPolicy: { minServices: Number(o.minReceipts) }, issuer: await issuerTrust(o), require, ...(o.allowUnreceipted ? { allowUnreceipted: true } : {}) };
-  const files = o.artifact.filter((a) => !isStoreLocation(a));
-  const reports: GateReport[] = [];
-  if (files.length) {
-    const subjects = await collectSubjects({ paths: files });
-    reports.push(await runGate(gateArtifacts(subjects), discoverBesideFiles(subjects), policy));
-  }
-  for (const location of o.artifact.filter(isStoreLocation)) {
-    const { store, artifact } = await resolveArtifact(location, storageOptions(o));
-    reports.push(await runGate([artifact], discoverIn(store), policy));
-  }
-  const report: GateReport = { ok: reports.every((r) => r.ok), artifacts: reports.flatMap((r) => r.artifacts) };
-  if (o.json) process.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v), 2)}\n`);
+  if (o.evidence !== undefined) throw new UsageError('--evidence is for one FILE; the gate fetches each statement\'s evidence with it: drop --evidence');
+  if (o.receiptsOnly) throw new UsageError('the release gate verifies issuers: --receipts-only applies only to one FILE');
+  if (wantsTrustState(o)) throw new UsageError('--trust-state and --min-witnesses apply to one FILE for now: verify each Transparent Statement with them');
+  const policy = await verifyPolicyFrom(inputsOf(o));
+  const targets: GateTargets = { paths: o.artifact.filter((a) => !isStoreLocation(a)), locations: o.artifact.filter(isStoreLocation) };
+  finish(o, await runGateOn(targets, policy, storageOptions(o)));
+}
+
+function finish(o: VerifyFlags, report: GateReport): void {
+  if (o.json) process.stdout.write(`${reportJson(report)}\n`);
   else printGate(report);
   if (!report.ok) process.exitCode = EXIT.failed;
 }
@@ -155,7 +157,7 @@ function printGate(report: GateReport): void {
   process.stdout.write(`${report.ok ? 'RELEASE GATE PASSED' : 'RELEASE GATE REFUSED'}\n`);
   for (const a of report.artifacts) {
     out(`  ${a.ok ? 'ok  ' : 'FAIL'}  ${a.artifact.name} sha256:${a.artifact.sha256}  evidence: ${a.evidence.join(', ') || 'none'}`);
-    for (const s of a.statements) out(`        ${s.result.ok ? 'verified' : 'refused '}  ${s.kind ?? '?'}  ${s.location}`);
+    for (const s of a.statements) out(`        ${s.result.ok ? 'verified' : 'refused '}  ${s.kind ?? '?'}  ${s.location}${s.evidenceProblem ? `  (does not count: ${s.evidenceProblem})` : ''}`);
     for (const p of a.problems) out(`        problem: ${p}`);
   }
 }

@@ -29,7 +29,7 @@ export {
 } from './subjects.ts';
 export { parseChecksums, type ChecksumEntry } from './checksums.ts';
 export { parseOciReference, type OciReference } from './oci-reference.ts';
-export { genericPurl, ociPurl, subjectSha256, isStatementAbout, normaliseSha256 } from './purl.ts';
+export { genericPurl, ociPurl, type SubjectPin, subjectPin, subjectSha256, assertSubjectUnambiguous, isStatementAbout, normaliseSha256 } from './purl.ts';
 export { sha256File, sha256Files, sha256Hex, HASH_BUFFER_BYTES, type FileDigest, type HashOptions, type HashProgress, type ProgressCallback } from './hashing.ts';
 export { createProgressRenderer, formatBytes, type ProgressRenderer, type ProgressRendererOptions } from './progress.ts';
 export {

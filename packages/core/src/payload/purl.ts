@@ -35,38 +35,70 @@ function sha256Of(value: string): string | undefined {
   return SHA256_HEX.test(hex) ? hex : undefined;
 }
 
+/** What a statement subject pins: nothing, one SHA-256, a digest of another algorithm, or something ambiguous. */
+export type SubjectPin =
+  | { pins: 'none' }
+  | { pins: 'sha256'; sha256: string }
+  | { pins: 'other'; algorithm: string }
+  | { pins: 'ambiguous'; reason: string };
+
 /**
- * The SHA-256 a statement subject pins, as lower-case hex; undefined when the subject is not a
- * package URL, pins no sha256, carries a malformed sha256 entry, or pins two different ones.
+ * Reads the digest a package URL subject pins. Exactly one digest, in exactly one place, or the
+ * subject is ambiguous: a verifier and an issuer must never disagree on which bytes are meant, so a
+ * qualifier given twice (in any case or encoding), several checksums, a version digest plus a
+ * checksum, a malformed digest or a subpath inside a pinned package are all refused.
  */
-export function subjectSha256(sub: string): string | undefined {
-  if (!sub.startsWith('pkg:')) return undefined;
+export function subjectPin(sub: string): SubjectPin {
+  if (!sub.startsWith('pkg:')) return { pins: 'none' };
+  const ambiguous = (reason: string): SubjectPin => ({ pins: 'ambiguous', reason: `subject ${JSON.stringify(sub.slice(0, 200))} ${reason}` });
   let purl: PackageURL;
   try {
     purl = PackageURL.fromString(sub);
-  } catch {
-    return undefined;
+  } catch (e) {
+    return ambiguous(`is not a valid package URL (${(e as Error).message})`);
   }
-  const pinned = new Set<string>();
-  if (purl.type === 'oci' && purl.version !== undefined && purl.version !== null) {
-    const v = purl.version;
-    if (v.toLowerCase().startsWith('sha256:')) {
-      const hex = sha256Of(v);
-      if (!hex) return undefined;
-      pinned.add(hex);
+  // packageurl-js keeps one value per key: count the keys as written, decoded and case-folded (purl-spec: keys are case-insensitive)
+  const query = sub.includes('?') ? sub.slice(sub.indexOf('?') + 1).split('#')[0]! : '';
+  const seen = new Set<string>();
+  for (const pair of query.split('&').filter(Boolean)) {
+    let key: string;
+    try {
+      key = decodeURIComponent(pair.split('=')[0]!).toLowerCase();
+    } catch {
+      return ambiguous('has a qualifier key that is not valid percent-encoding');
     }
+    if (seen.has(key)) return ambiguous(`gives the qualifier ${JSON.stringify(key)} more than once`);
+    seen.add(key);
   }
+  const digests: string[] = [];
+  if (purl.type === 'oci' && purl.version && purl.version.includes(':')) digests.push(purl.version);
   const checksum = purl.qualifiers?.checksum;
-  if (checksum !== undefined) {
-    for (const entry of checksum.split(',')) {
-      const trimmed = entry.trim();
-      if (!trimmed.toLowerCase().startsWith('sha256:')) continue;
-      const hex = sha256Of(trimmed);
-      if (!hex) return undefined;
-      pinned.add(hex);
-    }
-  }
-  return pinned.size === 1 ? [...pinned][0] : undefined;
+  if (checksum !== undefined) digests.push(...checksum.split(','));
+  if (digests.length === 0) return { pins: 'none' };
+  if (digests.length > 1) return ambiguous(`pins ${digests.length} digests (${digests.map((d) => d.trim().split(':')[0]).join(', ')}); a subject must pin exactly one`);
+  if (purl.subpath) return ambiguous('pins a package but names a subpath inside it');
+  const entry = digests[0]!.trim();
+  const colon = entry.indexOf(':');
+  const algorithm = entry.slice(0, colon).toLowerCase();
+  if (colon <= 0 || colon === entry.length - 1) return ambiguous(`has a digest ${JSON.stringify(entry.slice(0, 80))} that is not ALGORITHM:HEX`);
+  if (algorithm !== 'sha256') return { pins: 'other', algorithm };
+  const hex = sha256Of(entry);
+  return hex ? { pins: 'sha256', sha256: hex } : ambiguous('has a sha256 digest that is not 64 hex digits');
+}
+
+/**
+ * The SHA-256 a statement subject pins, as lower-case hex; undefined when the subject is not a
+ * package URL, pins no sha256, or is ambiguous (see subjectPin).
+ */
+export function subjectSha256(sub: string): string | undefined {
+  const p = subjectPin(sub);
+  return p.pins === 'sha256' ? p.sha256 : undefined;
+}
+
+/** Issuing: refuses a subject that pins its digest ambiguously (what verification and discovery would refuse). */
+export function assertSubjectUnambiguous(sub: string): void {
+  const p = subjectPin(sub);
+  if (p.pins === 'ambiguous') throw new PayloadError('ERR_SUBJECT_INVALID', `${p.reason}: name the artifact with one sha256 digest, e.g. pkg:generic/NAME?checksum=sha256:HEX`);
 }
 
 /** True when `sub` pins exactly `sha256` (hex, any case). */

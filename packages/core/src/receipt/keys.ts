@@ -55,22 +55,37 @@ export function trustedKey(key: CoseKey, opts: LoadKeysOptions = {}): TrustedKey
 /** The set of trusted service keys, looked up by exact kid bytes. */
 export class TrustedKeys implements Iterable<TrustedKey> {
   readonly #byKid = new Map<string, TrustedKey>();
+  /** key thumbprint (hex) → the service it belongs to (its label, or the kid it was first added under) */
+  readonly #serviceOfKey = new Map<string, { service: string; named: boolean }>();
 
   constructor(keys: Iterable<TrustedKey | CoseKey> = []) {
     for (const k of keys) this.add(k);
   }
 
-  /** Adds a key; the same kid twice must be the same key (two keys behind one kid would make selection ambiguous). */
+  /**
+   * Adds a key; the same kid twice must be the same key (two keys behind one kid would make selection
+   * ambiguous). One key is one service: the same key under another kid joins the service it already
+   * belongs to, so it never counts twice towards a policy's minimum, and a key named as two
+   * different services is refused (they would not be independent).
+   */
   add(k: TrustedKey | CoseKey): this {
-    const entry = 'key' in k ? { ...k, key: publicKey(k.key) } : trustedKey(k);
+    let entry: TrustedKey = 'key' in k ? { ...k, key: publicKey(k.key) } : trustedKey(k);
     const id = hexOf(entry.kid);
+    const print = hexOf(thumbprint(entry.key));
     const existing = this.#byKid.get(id);
-    if (existing) {
-      if (hexOf(thumbprint(existing.key)) !== hexOf(thumbprint(entry.key))) {
-        throw new KeyError('ERR_KEY_INVALID', `two different keys claim kid ${id}; refusing an ambiguous trust set`);
-      }
-      return this;
+    if (existing && hexOf(thumbprint(existing.key)) !== print) {
+      throw new KeyError('ERR_KEY_INVALID', `two different keys claim kid ${id}; refusing an ambiguous trust set`);
     }
+    const owner = this.#serviceOfKey.get(print);
+    if (owner !== undefined) {
+      if (entry.service !== undefined && owner.named && entry.service !== owner.service) {
+        throw new KeyError('ERR_KEY_INVALID', `one key (thumbprint ${print.slice(0, 16)}…) is trusted as two services, ${JSON.stringify(owner.service)} and ${JSON.stringify(entry.service)}: services sharing a key are not independent; name it under one service`);
+      }
+      entry = { ...entry, service: owner.service };
+    } else {
+      this.#serviceOfKey.set(print, { service: entry.service ?? id, named: entry.service !== undefined });
+    }
+    if (existing) return this;
     this.#byKid.set(id, entry);
     return this;
   }

@@ -9,6 +9,7 @@ import { type Algorithm } from '../cose/algorithms.ts';
 import { type Sign1, type Signer, checkHeaders, decodeSign1, signSign1, verifySign1 } from '../cose/sign1.ts';
 import { type CoseKey } from '../cose/key.ts';
 import { type DecodeLimits, Tag } from '../cbor.ts';
+import { assertSubjectUnambiguous } from '../payload/purl.ts';
 import { type HashAlgorithmId, MAX_CERT_BYTES, MAX_X5CHAIN_CERTS, STATEMENT_MEDIA_TYPE, hashAlgorithm, isUri } from './profile.ts';
 
 export interface HashEnvelopeInfo {
@@ -71,6 +72,7 @@ export async function createSignedStatement(o: CreateStatementOptions): Promise<
   }
   if (!o.iss) throw new StatementError('ERR_STATEMENT_CLAIMS', 'iss must not be empty (RFC 9943 §6)');
   if (!o.sub) throw new StatementError('ERR_STATEMENT_CLAIMS', 'sub must not be empty (RFC 9943 §6)');
+  assertSubjectUnambiguous(o.sub); // a package URL sub must pin one digest, as verifiers and discovery read it
   const claims = new Map<number | string, unknown>([
     [Claim.iss, o.iss],
     [Claim.sub, o.sub],

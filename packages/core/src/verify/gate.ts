@@ -4,20 +4,20 @@
  * them, the evidence kinds the policy requires (e.g. sbom and provenance). Where statements come
  * from is injected (files beside the artifact, release assets, OCI referrers: storage/).
  */
-import { dirname, resolve } from 'node:path';
 import { ScittError } from '../errors.ts';
 import { assertArray, assertObject, assertString } from '../guard.ts';
-import { type EvidenceKind, detectEvidence } from '../payload/detect.ts';
+import { checkSubjectBinding, declaredSubjectDigests } from '../payload/binding.ts';
+import { type Evidence, type EvidenceKind, detectEvidence } from '../payload/detect.ts';
 import { parseSignedStatement } from '../statement/signed-statement.ts';
-import { artifactRef } from '../storage/artifact.ts';
-import { FileStatementStore } from '../storage/files.ts';
-import type { DiscoveryResult, StatementStore } from '../storage/types.ts';
+import type { DiscoveryResult } from '../storage/types.ts';
 import { type TransparentVerifyOptions, type VerificationResult, verifyTransparent } from './pipeline.ts';
 
 export interface GateArtifact {
   name: string;
   /** lower-case hex */
   sha256: string;
+  /** the file, for an artifact named by path (its statements are beside it) */
+  path?: string;
 }
 
 export interface FoundStatement {
@@ -38,6 +38,8 @@ export interface GatePolicy extends Omit<TransparentVerifyOptions, 'artifactSha2
 export interface StatementVerdict {
   location: string;
   kind?: EvidenceKind;
+  /** why the evidence, though verified, does not count for this artifact (its own subjects name other bytes) */
+  evidenceProblem?: string;
   result: VerificationResult;
 }
 
@@ -51,6 +53,8 @@ export interface ArtifactVerdict {
   problems: string[];
   /** what discovery passed over */
   skipped: string[];
+  /** passed as listed in this verified checksums manifest (`NAME:LINE`, verify/manifest.ts), not by statements of its own */
+  coveredBy?: string;
 }
 
 export interface GateReport {
@@ -91,11 +95,11 @@ async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], ski
     const read = f.readEvidence && once(f.readEvidence);
     const evidence = f.evidence ?? (read && { async *[Symbol.asyncIterator]() { yield await read(); } });
     const result = await verifyTransparent(f.bytes, { ...policy, artifactSha256: artifact.sha256, ...(evidence ? { evidence } : {}) });
-    const kind = result.ok ? await kindOf(f, f.evidence ?? (await read?.())) : undefined;
-    statements.push({ location: f.location, ...(kind ? { kind } : {}), result });
+    const carried = result.ok ? await evidenceOf(f, f.evidence ?? (await read?.()), artifact) : {};
+    statements.push({ location: f.location, ...carried, result });
   }
   const verified = statements.filter((s) => s.result.ok);
-  const evidence = [...new Set(verified.flatMap((s) => (s.kind ? [s.kind] : [])))];
+  const evidence = [...new Set(verified.flatMap((s) => (s.kind && !s.evidenceProblem ? [s.kind] : [])))];
   const problems: string[] = [];
   if (found.length === 0) {
     const why = skipped.length ? ` (skipped: ${skipped.join('; ')})` : '';
@@ -103,7 +107,9 @@ async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], ski
   }
   else if (verified.length === 0) problems.push(`none of the ${found.length} statement(s) for ${artifact.name} verifies: ${firstFailure(statements)}`);
   for (const kind of policy.require ?? []) {
-    if (!evidence.includes(kind)) problems.push(`required ${kind} evidence is missing for ${artifact.name}: no verified statement carries it`);
+    if (evidence.includes(kind)) continue;
+    const notAbout = verified.filter((s) => s.kind === kind && s.evidenceProblem).map((s) => `${s.location}: ${s.evidenceProblem}`);
+    problems.push(`required ${kind} evidence is missing for ${artifact.name}: ${notAbout.length ? `the ${kind} evidence found is not about it (${notAbout.join('; ')})` : 'no verified statement carries it'}`);
   }
   return { artifact, ok: problems.length === 0, statements, evidence, problems, skipped };
 }
@@ -113,18 +119,32 @@ function firstFailure(statements: StatementVerdict[]): string {
   return c ? `${c.name}: ${c.message}${c.code ? ` [${c.code}]` : ''}` : 'unknown reason';
 }
 
-/** What kind of evidence a verified statement carries, from the evidence itself (embedded or verified preimage). */
-async function kindOf(f: FoundStatement, evidence: Uint8Array | undefined): Promise<EvidenceKind | undefined> {
+/**
+ * What kind of evidence a verified statement carries, from the evidence itself (embedded or verified
+ * preimage), and whether that evidence is about this artifact: evidence that names its subjects
+ * (in-toto subjects, SBOM component hashes) must name the artifact's digest, as issuing requires, and
+ * in-toto evidence always names them. Otherwise it proves nothing about the artifact and does not count.
+ */
+async function evidenceOf(f: FoundStatement, evidence: Uint8Array | undefined, artifact: GateArtifact): Promise<{ kind?: EvidenceKind; evidenceProblem?: string }> {
   const s = parseSignedStatement(f.bytes);
   const body = s.hashEnvelope ? evidence : (s.sign1.payload ?? undefined);
-  if (!body) return undefined;
+  if (!body) return {};
+  let ev: Evidence;
   try {
-    return (await detectEvidence(body, { name: f.location })).kind;
+    ev = await detectEvidence(body, { name: f.location });
   } catch {
-    return undefined;
+    return {};
+  }
+  if (declaredSubjectDigests(ev).length === 0) {
+    return ev.kind === 'in-toto' || ev.kind === 'provenance' ? { kind: ev.kind, evidenceProblem: `its ${ev.kind} names no subject, so it is not about sha256:${artifact.sha256}` } : { kind: ev.kind };
+  }
+  try {
+    checkSubjectBinding(ev, { digest: { sha256: artifact.sha256 }, name: artifact.name }, `its ${ev.kind}`);
+    return { kind: ev.kind };
+  } catch (e) {
+    return { kind: ev.kind, evidenceProblem: (e as Error).message };
   }
 }
-
 
 /** A read done at most once, its result shared. */
 function once<T>(f: () => Promise<T>): () => Promise<T> {
@@ -139,21 +159,3 @@ export function asDiscovered(found: DiscoveryResult): Discovered {
     skipped: found.skipped.map((s) => `${s.source.name}: ${s.reason}`),
   };
 }
-
-/** Discovery beside the files: each artifact's statements (and evidence) in its own directory (storage/files.ts). */
-export function discoverBesideFiles(subjects: readonly { name: string; digest: { sha256: string }; path?: string }[]): (a: GateArtifact) => Promise<Discovered> {
-  const dirOf = new Map(subjects.map((s) => [s.digest.sha256, s.path ? dirname(resolve(s.path)) : undefined]));
-  return async (a) => {
-    const directory = dirOf.get(a.sha256);
-    if (!directory) throw new ScittError('ERR_USAGE', `${a.name} is not a file: statements beside files need the artifact's path`);
-    return asDiscovered(await new FileStatementStore({ directory }).discover(artifactRef(a.name, a.sha256), { evidence: true }));
-  };
-}
-
-/** Discovery in one store (release assets, OCI referrers) for artifacts named as that store names them. */
-export function discoverIn(store: StatementStore): (a: GateArtifact) => Promise<Discovered> {
-  return async (a) => asDiscovered(await store.discover(artifactRef(a.name, a.sha256), { evidence: true }));
-}
-
-/** The gate's artifacts from subjects (payload/subjects.ts). */
-export const gateArtifacts = (subjects: readonly { name: string; digest: { sha256: string } }[]): GateArtifact[] => subjects.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));

@@ -4,9 +4,8 @@
  *
  * Order: statement profile → receipts from trusted services (their iat is the trusted registration
  * time) → issuer: a trusted key, or an X.509/Fulcio identity validated at the registration time →
- * the artifact's bytes (subject digest or hash-envelope payload) → hash-envelope evidence.
+ * the artifact's bytes (the digest the subject pins, never the hash-envelope digest) → hash-envelope evidence.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { type CoseKey, thumbprint } from '../cose/key.ts';
 import { verifySign1 } from '../cose/sign1.ts';
 import { ScittError } from '../errors.ts';
@@ -19,7 +18,8 @@ import { TrustedKeys } from '../receipt/keys.ts';
 import { type ReceiptPolicy, type ReceiptsVerification, verifyTransparentStatement } from '../receipt/transparent.ts';
 import { type Preimage, verifyPreimage } from '../statement/hash-envelope.ts';
 import { type SignedStatement, parseSignedStatement, verifySignedStatement } from '../statement/signed-statement.ts';
-import { subjectSha256 } from '../payload/purl.ts';
+import { normaliseSha256, subjectPin, subjectSha256 } from '../payload/purl.ts';
+import { detectEvidence } from '../payload/detect.ts';
 
 export type CheckName = 'statement' | 'receipts' | 'issuer' | 'artifact' | 'evidence';
 
@@ -132,7 +132,7 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     }
   }
 
-  if (o.artifactSha256 !== undefined) checks.push(artifactCheck(s, pinned, o.artifactSha256.toLowerCase()));
+  if (o.artifactSha256 !== undefined) checks.push(await artifactCheck(s, o.artifactSha256));
   if (o.evidence !== undefined && !checks.every((c) => c.ok)) {
     // evidence is untrusted bytes, possibly large: read only for a statement that has verified
     checks.push({ name: 'evidence', ok: false, message: 'not checked: the statement did not verify, so its evidence was not read' });
@@ -228,16 +228,38 @@ async function verifyIssuer(s: SignedStatement, o: TransparentVerifyOptions, reg
   return undefined;
 }
 
-function artifactCheck(s: SignedStatement, pinned: string | undefined, sha256: string): Check {
-  if (pinned === sha256) return { name: 'artifact', ok: true, message: `the statement's subject pins sha256:${sha256}` };
-  const he = s.hashEnvelope;
-  if (he && he.hashAlg === -16 && he.digest.length === 32 && timingSafeEqual(Buffer.from(he.digest), Buffer.from(sha256, 'hex'))) {
-    return { name: 'artifact', ok: true, message: `the statement signs the digest sha256:${sha256}` };
-  }
-  return {
+/**
+ * Whether the statement is about the artifact: through its subject only, the one sha256 its `sub`
+ * pins or, when `sub` pins nothing, the subjects of its embedded in-toto payload. Never through a
+ * Hash Envelope's digest: that is the digest of the evidence, and a file holding the evidence bytes
+ * is not the artifact the evidence is about.
+ */
+async function artifactCheck(s: SignedStatement, artifactSha256: string): Promise<Check> {
+  const sha256 = normaliseSha256(artifactSha256);
+  const mismatch = (why: string): Check => ({
     name: 'artifact',
     ok: false,
     code: 'ERR_SUBJECT_MISMATCH',
-    message: `the artifact's sha256:${sha256} is not what the statement is about (${pinned ? `sha256:${pinned}` : `subject ${s.sub} pins no single digest`}): the artifact changed after signing, or this is another artifact's statement`,
-  };
+    message: `the artifact's sha256:${sha256 ?? artifactSha256} is not what the statement is about (${why}): the artifact changed after signing, or this is another artifact's statement`,
+  });
+  if (!sha256) return { name: 'artifact', ok: false, code: 'ERR_USAGE', message: `the artifact digest ${JSON.stringify(artifactSha256.slice(0, 80))} is not a sha256 (64 hex digits)` };
+  const pin = subjectPin(s.sub);
+  if (pin.pins === 'ambiguous') return { name: 'artifact', ok: false, code: 'ERR_SUBJECT_INVALID', message: `${pin.reason}; the statement cannot be bound to one artifact` };
+  if (pin.pins === 'sha256') return pin.sha256 === sha256 ? { name: 'artifact', ok: true, message: `the statement's subject pins sha256:${sha256}` } : mismatch(`its subject pins sha256:${pin.sha256}`);
+  if (pin.pins === 'other') return mismatch(`its subject pins a ${pin.algorithm} digest, not a sha256 that can be compared`);
+  const named = await inTotoSubjectDigests(s);
+  if (named.includes(sha256)) return { name: 'artifact', ok: true, message: `the statement's in-toto payload names sha256:${sha256} as a subject` };
+  return mismatch(named.length ? `its in-toto payload names ${named.length} other subject(s)` : `subject ${s.sub} pins no digest`);
+}
+
+/** The sha256 subjects of an embedded in-toto payload (a Statement, or a DSSE envelope of one); none for anything else. */
+async function inTotoSubjectDigests(s: SignedStatement): Promise<string[]> {
+  const payload = s.hashEnvelope ? undefined : s.sign1.payload;
+  if (!payload) return [];
+  try {
+    const ev = await detectEvidence(payload, { expected: 'auto' });
+    return (ev.subjects ?? []).flatMap((x) => (typeof x.digest.sha256 === 'string' ? [x.digest.sha256.toLowerCase()] : []));
+  } catch {
+    return [];
+  }
 }
