@@ -49,7 +49,11 @@ fi
 echo "base: $base"
 
 say "podman build"
-podman build -q --format docker --build-arg "BASE=$base" -f deploy/Containerfile -t "$image" . >/dev/null
+# RUN steps under crun where it may run; else buildah's chroot isolation (a sandbox that denies crun's calls)
+if ! podman build -q --format docker --build-arg "BASE=$base" -f deploy/Containerfile -t "$image" . > "$work/build.log" 2>&1; then
+  echo "podman build with the default runtime failed ($(grep -m1 -i error "$work/build.log" | head -c 200)); building with --isolation=chroot"
+  podman build -q --isolation=chroot --format docker --build-arg "BASE=$base" -f deploy/Containerfile -t "$image" . >/dev/null
+fi
 podman image inspect "$image" --format 'image {{.Id}}  user {{.Config.User}}  volumes {{.Config.Volumes}}  entrypoint {{.Config.Entrypoint}}
 healthcheck {{.Config.Healthcheck.Test}}
 size {{.Size}} bytes'

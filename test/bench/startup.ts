@@ -1,0 +1,75 @@
+/**
+ * Start-up of the `scitt` command as users run it, against `node -e 0` measured in the same run:
+ * the npm-installed bin (the packed packages installed with npm into .bench/install, as
+ * test/e2e/packaging.test.ts does) and the one-file dist/scitt.mjs, each for `scitt --version` and
+ * for `scitt verify` of a small Transparent Statement with a key file. Targets: --version within
+ * 80 ms of the floor, verify within 200 ms. Medians (and minimums) of 15 runs; wall time.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ROOT, releaseFlow, run } from '../helpers/packaging.ts';
+import { median, row, title } from './stats.ts';
+
+const RUNS = 15;
+
+function startMs(args: string[], cwd: string): { median: number; min: number } {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { cwd, stdio: 'ignore' });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}`);
+  }
+  return { median: median(times), min: Math.min(...times) };
+}
+
+/** The packed packages, npm-installed once into .bench/install (rebuilt when a source is newer). */
+async function installed(): Promise<string> {
+  const dir = join(ROOT, '.bench', 'install');
+  const packs = join(ROOT, '.bench', 'packs');
+  const check = (r: { code: number; stderr: string }, what: string) => {
+    if (r.code !== 0) throw new Error(`${what}: ${r.stderr}`);
+  };
+  check(await run(process.execPath, [join(ROOT, 'scripts/build-packages.ts'), '--if-stale'], { cwd: ROOT }), 'build-packages');
+  const bin = join(dir, 'node_modules', '@scitt-actions', 'cli', 'dist', 'main.js');
+  if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(join(ROOT, 'packages/cli/dist/main.js')).mtimeMs) return dir;
+  rmSync(packs, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  // its own package.json: npm must not take the workspace above for the project
+  writeFileSync(join(dir, 'package.json'), '{ "private": true }\n');
+  for (const p of ['core', 'transparency-service', 'cli']) check(await run('pnpm', ['pack', '--pack-destination', packs], { cwd: join(ROOT, 'packages', p) }), `pack ${p}`);
+  check(await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...readdirSync(packs).map((f) => join(packs, f))], { cwd: dir, timeout: 300_000 }), 'npm install');
+  return dir;
+}
+
+export async function bench(): Promise<void> {
+  title(`scitt start-up (wall time, median and min of ${RUNS} runs; the floor is node -e 0 in the same run)`);
+  const dir = await installed();
+  if (!existsSync(join(ROOT, 'dist', 'scitt.mjs'))) spawnSync(process.execPath, [join(ROOT, 'scripts/bundle.ts'), '--cli'], { stdio: 'ignore' });
+  const bin = join(dir, 'node_modules', '@scitt-actions', 'cli', 'dist', 'main.js');
+  // a small Transparent Statement, its service's keys and the issuer's key file, made by the installed CLI
+  const work = mkdtempSync(join(ROOT, '.bench', 'startup-'));
+  const flow = await releaseFlow({ cmd: process.execPath, args: [bin] }, work, {});
+  if (flow.verify!.code !== 0) throw new Error(`could not make the statement to verify: ${flow.verify!.stderr}`);
+  const verifyArgs = ['verify', 'app.tar.scitt', '--ts-keys', 'ts-keys.cbor', '--issuer-key', 'issuer.pub.pem'];
+
+  const floor = startMs(['-e', '0'], work);
+  row('node -e 0 (floor)', `${floor.median.toFixed(0)} ms`, `min ${floor.min.toFixed(0)} ms`);
+  const line = (label: string, args: string[], budget: number) => {
+    const t = startMs(args, work);
+    const over = t.median - floor.median;
+    row(label, `${t.median.toFixed(0)} ms`, `min ${t.min.toFixed(0)} ms; floor + ${over.toFixed(0)} ms (target: floor + ${budget} ms${over <= budget ? ', met' : ', NOT met'})`);
+  };
+  line('scitt --version (npm-installed bin)', [bin, '--version'], 80);
+  line('scitt verify, key file (npm-installed bin)', [bin, ...verifyArgs], 200);
+  const one = join(ROOT, 'dist', 'scitt.mjs');
+  row('dist/scitt.mjs', `${(statSync(one).size / 1024).toFixed(0)} KiB`);
+  line('scitt --version (node scitt.mjs)', [one, '--version'], 80);
+  line('scitt verify, key file (node scitt.mjs)', [one, ...verifyArgs], 200);
+  rmSync(work, { recursive: true, force: true });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bench();
