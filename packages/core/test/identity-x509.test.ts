@@ -1,13 +1,11 @@
 /** Path rules, Fulcio extension encodings, did:x509 syntax and resolution, ECDSA DER → r‖s, on synthetic certificates. */
-import { generateKeyPairSync, sign, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IdentityError, SignatureError } from '../src/errors.ts';
+import { IdentityError } from '../src/errors.ts';
 import {
   buildDidX509,
   certificateDigest,
   didPercentDecode,
   didPercentEncode,
-  ecdsaDerToRaw,
   formatDidX509,
   fulcioIdentity,
   fulcioIssuer,
@@ -241,34 +239,6 @@ describe('did:x509 build and resolve', () => {
     // a leaf pinned against its own digest (i = 0) is not a CA pin
     const selfPin = formatDidX509({ ...parseDidX509(rootDid), caDigest: Buffer.from(certificateDigest(leaf.der)).toString('base64url') });
     expect((await refused(async () => matchDidX509(selfPin, [leaf.der, inter.der, root.der].map((d) => parseCertificate(d))))).message).toContain('none of the chain');
-  });
-});
-
-describe('ECDSA DER → r‖s', () => {
-  it('converts Node DER signatures of every size to what ieee-p1363 gives', () => {
-    for (const [crv, size] of [['P-256', 32], ['P-384', 48], ['P-521', 66]] as const) {
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: crv });
-      for (let i = 0; i < 20; i++) {
-        const data = Buffer.from(`message ${i}`);
-        const der = sign('sha256', data, privateKey);
-        const raw = ecdsaDerToRaw(der, size);
-        expect(raw).toHaveLength(2 * size);
-        expect(nodeVerify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, raw)).toBe(true);
-      }
-    }
-  });
-
-  it('refuses malformed, non-minimal, negative and oversized encodings', () => {
-    const r = [0x02, 0x01, 0x05];
-    const bad = [
-      new Uint8Array([0x31, 0x06, ...r, ...r]),
-      new Uint8Array([0x30, 0x07, ...r, ...r]),
-      new Uint8Array([0x30, 0x06, ...r, ...r, 0x00]),
-      new Uint8Array([0x30, 0x07, 0x02, 0x02, 0x00, 0x05, ...r]),
-      new Uint8Array([0x30, 0x06, 0x02, 0x01, 0x85, ...r]),
-      new Uint8Array([0x30, 0x25, 0x02, 0x21, ...new Array<number>(33).fill(0x11), ...r]),
-    ];
-    for (const b of bad) expect(() => ecdsaDerToRaw(b, 32)).toThrow(SignatureError);
   });
 });
 

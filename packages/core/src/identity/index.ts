@@ -1,6 +1,5 @@
 export * from './certificate.ts';
 export * from './did-x509.ts';
-export * from './ecdsa.ts';
 export * from './fulcio.ts';
 export * from './keyless.ts';
 export * from './path.ts';

@@ -19,7 +19,6 @@ import { publicKeyObject } from '../cose/key.ts';
 import { type Certificate, certificateKey, certificateSpki, certificatesFromPem, parseCertificate, sameBytes } from './certificate.ts';
 import { type BuildDidX509Options, buildDidX509 } from './did-x509.ts';
 import { type WorkflowIdentity, fulcioIdentity } from './fulcio.ts';
-import { ecdsaDerToRaw } from './ecdsa.ts';
 import { validatePath } from './path.ts';
 import { type IssuerIdentity, type IssuerSigner } from './signer.ts';
 import { type TrustStore } from './trust.ts';
@@ -164,8 +163,8 @@ export function keylessSigner(options: KeylessSignerOptions): KeylessSigner {
           `the Fulcio certificate is valid from ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()}, not now (${t.toISOString()}); sign right after identity() with a new signer`,
         );
       }
-      const { signature } = await keyHolder.sign(Buffer.from(tbs));
-      return ecdsaDerToRaw(signature, 32);
+      // COSE wants r‖s (RFC 9053 §2.1): node:crypto writes it directly
+      return new Uint8Array(nodeSign('sha256', tbs, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
     },
   };
 }
