@@ -21,7 +21,8 @@ export function addSubjectOptions(cmd: Command): Command {
     .option('--subject-name <NAME>', 'with --subject-digest: the artifact name')
     .option('--subject-digest <sha256:HEX>', 'an artifact by digest (with --subject-name)')
     .option('--subject-checksums <FILE...>', 'artifacts from sha256sum-format checksums files')
-    .option('--subject-image <REF@sha256:…...>', 'container images by digest');
+    // commander makes an option variadic only when a word character precedes the "..." (was "…...": one string, read letter by letter)
+    .option('--subject-image <IMAGE...>', 'container images by digest, REGISTRY/REPO@sha256:HEX (repeatable)');
 }
 
 export const hasSubjects = (f: SubjectFlags) => !!(f.subjectPath?.length || f.subjectDigest || f.subjectChecksums?.length || f.subjectImage?.length);

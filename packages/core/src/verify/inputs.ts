@@ -17,6 +17,7 @@ import { artifactRef } from '../storage/artifact.ts';
 import { FileStatementStore } from '../storage/files.ts';
 import { type StorageOptions, openStore, resolveArtifact } from '../storage/target.ts';
 import { type Discovered, type GateArtifact, type GatePolicy, type GateReport, asDiscovered, runGate } from './gate.ts';
+import { gateThroughManifests } from './manifest.ts';
 import type { IssuerTrust } from './pipeline.ts';
 import { loadServiceKeys, loadX509Trust } from './trust-inputs.ts';
 
@@ -147,6 +148,8 @@ export interface GateTargets {
   releaseTag?: string;
   /** locations naming one artifact each, with its statements: oci://REF (referrers), release:TAG/ASSET */
   locations?: readonly string[];
+  /** sha256sum-format manifests shipped with the `paths` artifacts: one verified manifest covers every artifact it lists (verify/manifest.ts) */
+  checksums?: readonly string[];
 }
 
 interface GateGroup {
@@ -195,6 +198,11 @@ export async function gateTargets(t: GateTargets, storage: StorageOptions = {}):
 
 /** The release gate over every named artifact: one report, green only when each artifact is. */
 export async function runGateOn(t: GateTargets, policy: GatePolicy, storage: StorageOptions = {}): Promise<GateReport> {
+  if (t.checksums?.some((c) => c.trim())) {
+    if (t.digests?.length || t.releaseTag || t.locations?.some((l) => l.trim())) throw usage('checksums covers files named by path (subject-path) with the manifest beside them: drop the digest, release tag or image, or gate them separately');
+    if (!t.paths?.some((p) => p.trim())) throw usage('checksums names a manifest but no artifact: add the files it lists (subject-path)');
+    return gateThroughManifests(t.paths, t.checksums.filter((c) => c.trim()), policy);
+  }
   const groups = await gateTargets(t, storage);
   const artifacts = [];
   for (const g of groups) artifacts.push(...(await runGate(g.artifacts, g.discover, policy)).artifacts);
