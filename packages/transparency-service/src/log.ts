@@ -70,6 +70,8 @@ export class TransparencyLog {
   iss: string;
   /** the key signing from now on (it changes when a rotation commits) */
   serviceKey: ServiceKey;
+  /** observes each committed batch: registrations in it, seconds from its start to its COMMIT (metrics.ts) */
+  onBatch?: (size: number, seconds: number) => void;
   /** every key that signed this log, oldest first, public parts */
   #keys: ServiceKey[];
   readonly #writer: LogDatabase;
@@ -204,7 +206,9 @@ export class TransparencyLog {
         const rotation = this.#queue.findIndex((p) => p.rotateTo !== undefined);
         const batch = this.#queue.splice(0, rotation >= 0 && rotation < this.#maxBatch ? rotation + 1 : this.#maxBatch);
         try {
+          const started = performance.now();
           const results = await this.#commit(batch);
+          this.onBatch?.(batch.length, (performance.now() - started) / 1000);
           batch.forEach((p, i) => {
             const r = results[i]!;
             if (r instanceof HttpProblem) p.reject(r);
@@ -380,7 +384,7 @@ function optionalHead(b: BatchRow | undefined): { treeHead?: Uint8Array } {
 }
 
 /** The policy's verdict at commit: undefined when admitted, the refusal to store otherwise. */
-async function refusedBy(inForce: { compiled: CompiledPolicy; leafIndex: number }, statement: Uint8Array, now: number): Promise<RefusalRow | undefined> {
+export async function refusedBy(inForce: { compiled: CompiledPolicy; leafIndex: number }, statement: Uint8Array, now: number): Promise<RefusalRow | undefined> {
   try {
     await inForce.compiled.check(statement);
     return undefined;
@@ -390,7 +394,7 @@ async function refusedBy(inForce: { compiled: CompiledPolicy; leafIndex: number 
   }
 }
 
-function refusalProblem(r: RefusalRow): HttpProblem {
+export function refusalProblem(r: RefusalRow): HttpProblem {
   const policy = r.policyLeafIndex < 0 ? 'the default policy' : `the policy entry at leaf ${r.policyLeafIndex}`;
   return new HttpProblem(400, 'Rejected', `refused at commit by the registration policy in force then (${policy}, registered after this statement was accepted); it is not on the log and has no receipt. ${r.reason}`);
 }

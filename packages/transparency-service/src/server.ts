@@ -6,7 +6,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import { registerKeyRoutes } from './key-routes.ts';
-import type { TransparencyLog } from './log.ts';
+import { registerMetrics } from './metrics.ts';
+import type { LogService } from './store.ts';
 import { HttpProblem, PROBLEM_MEDIA_TYPE, encodeProblem } from './problem.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { parsePolicy } from './registration-policy.ts';
@@ -15,7 +16,8 @@ export const COSE_MEDIA_TYPE = 'application/cose';
 const STATEMENT_TYPES = ['application/cose', 'application/scitt-statement+cose'];
 
 export interface ServerOptions {
-  log: TransparencyLog;
+  /** the SQLite log or the PostgreSQL one (store.ts): every read is awaited */
+  log: LogService;
   /** bearer tokens allowed to register; empty means registration is open (and rate-limited) */
   tokens: readonly string[];
   /** bearer token for POST /policy; without one, the policy can only be set at start-up */
@@ -92,6 +94,8 @@ export function buildServer(o: ServerOptions): FastifyInstance {
 
   // /.well-known/scitt-keys[/{kid}] and POST /admin/rotate-key (key-routes.ts)
   registerKeyRoutes(app, { log, ...(o.dataDir ? { dataDir: o.dataDir } : {}), authorized: (req) => o.adminToken !== undefined && tokenMatches(req.headers.authorization, [o.adminToken]), logLine: o.logLine });
+  // GET /metrics (metrics.ts)
+  registerMetrics(app, log);
 
   app.post('/entries', async (req: FastifyRequest, reply) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -119,33 +123,33 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     return reply.code(201).header('Location', `/entries/${result.entryId}`).type(COSE_MEDIA_TYPE).send(Buffer.from(result.receipt));
   });
 
-  app.get<{ Params: { id: string } }>('/entries/:id', (req, reply) => {
+  app.get<{ Params: { id: string } }>('/entries/:id', async (req, reply) => {
     const id = req.params.id.toLowerCase();
-    const receipt = log.receipt(id);
+    const receipt = await log.receipt(id);
     if (receipt) return reply.code(200).header('Location', `/entries/${id}`).type(COSE_MEDIA_TYPE).send(Buffer.from(receipt));
-    if (log.isPending(id)) return reply.code(302).header('Location', `/entries/${id}`).header('Retry-After', '1').send();
+    if (await log.isPending(id)) return reply.code(302).header('Location', `/entries/${id}`).header('Retry-After', '1').send();
     // acknowledged (303) but not committed: refused by a newer policy at commit, or its batch failed
-    const refused = log.refusal(id);
+    const refused = await log.refusal(id);
     if (refused) throw refused;
     throw new HttpProblem(404, 'Not Found', `no entry ${req.params.id} on this log (entry ids are the hex SHA-256 of the registered statement with an empty unprotected header)`);
   });
 
-  app.get<{ Params: { id: string } }>('/entries/:id/statement', (req, reply) => {
-    const statement = log.statement(req.params.id.toLowerCase());
+  app.get<{ Params: { id: string } }>('/entries/:id/statement', async (req, reply) => {
+    const statement = await log.statement(req.params.id.toLowerCase());
     if (!statement) throw new HttpProblem(404, 'Not Found', `no entry ${req.params.id} on this log`);
     return reply.type(COSE_MEDIA_TYPE).send(Buffer.from(statement));
   });
 
-  app.get('/tree-head', (_req, reply) => {
-    const head = log.treeHead();
+  app.get('/tree-head', async (_req, reply) => {
+    const head = await log.treeHead();
     if (!head) throw new HttpProblem(404, 'Not Found', 'the log is empty: no tree head has been signed yet');
     return reply.type(COSE_MEDIA_TYPE).send(Buffer.from(head));
   });
 
-  app.get<{ Querystring: { from?: string; to?: string } }>('/consistency', (req, reply) => {
+  app.get<{ Querystring: { from?: string; to?: string } }>('/consistency', async (req, reply) => {
     const from = Number(req.query.from);
     const to = req.query.to === undefined ? log.size() : Number(req.query.to);
-    return reply.type(COSE_MEDIA_TYPE).send(Buffer.from(log.consistency(from, to)));
+    return reply.type(COSE_MEDIA_TYPE).send(Buffer.from(await log.consistency(from, to)));
   });
 
   app.get('/policy', (_req, reply) => {
