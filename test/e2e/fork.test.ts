@@ -4,17 +4,20 @@
  * refuses receipts of fork B (ERR_EQUIVOCATION, both roots named) and fails when no proof can be
  * had; a witness that cosigned A refuses B; the monitor that followed A reports the fork (exit 1
  * and webhook); with --min-witnesses the gate accepts only the witnessed fork. Without state, the
- * gate accepts B: what the documentation says it cannot detect.
+ * gate accepts B: what the documentation says it cannot detect. The verify-gate action (its bundle, run
+ * as a runner does) keeps a trust-state file the same way and refuses the release gated on fork B.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachReceipts, generateKey, publicKey } from '@scitt-actions/core';
+import { attachReceipts, generateKey, publicKey, toPem } from '@scitt-actions/core';
 import { keySigner, thumbprint } from '@scitt-actions/core/cose';
 import { createSignedStatement } from '@scitt-actions/core/statement';
+import { runBundledAction } from '../helpers/action-runner.ts';
 import { scitt } from '../helpers/cli.ts';
 import { type ServiceProcess, startService } from '../helpers/transparency-service.ts';
 import { type WitnessProcess, startWitnessProcess } from '../helpers/witness-process.ts';
@@ -37,7 +40,8 @@ async function checkpointOf(ts: ServiceProcess): Promise<string> {
   return (await fetch(`${ts.url}/checkpoint`)).text();
 }
 
-describe('a forked service', () => {
+// Each case runs several CLI processes (or the bundled action) against two services and a witness.
+describe('a forked service', { timeout: 180_000 }, () => {
   let a: ServiceProcess;
   let b: ServiceProcess;
   let w: WitnessProcess;
@@ -169,5 +173,34 @@ describe('a forked service', () => {
     expect(webhookEvents).toContainEqual(expect.objectContaining({ event: 'fork', origin: ORIGIN }));
     // A again: still consistent with what it verified.
     expect((await scitt(['monitor', '--url', a.url, '--log-key', vkey, '--state', state, '--once'], dir)).code).toBe(0);
+  });
+
+  it('the verify-gate action with a trust state passes the release on A, then refuses it on B', async () => {
+    // One artifact, one statement about it, registered on each fork; each workspace holds one Transparent Statement.
+    writeFileSync(join(dir, 'issuer.pem'), toPem(issuer, { includePrivate: true }));
+    writeFileSync(join(dir, 'issuer.pub.pem'), toPem(publicKey(issuer)));
+    writeFileSync(join(dir, 'app.tar'), 'release bytes 2.0.0\n');
+    writeFileSync(join(dir, 'sbom.json'), '{"bomFormat":"CycloneDX","specVersion":"1.6","version":1}');
+    const digest = createHash('sha256').update(readFileSync(join(dir, 'app.tar'))).digest('hex');
+    const made = await scitt(['statement', 'create', '--payload', 'sbom.json', '--key', 'issuer.pem', '--iss', 'https://issuer.example', '--sub', `pkg:generic/app@2.0.0?checksum=sha256:${digest}`, '--hash-envelope', '--location', 'sbom.json', '--out', 'app.cose'], dir);
+    expect(made.code, made.stderr).toBe(0);
+    const state = join(dir, 'gate-state.json');
+    const gateOn = async (ts: ServiceProcess, name: string) => {
+      const ws = join(dir, name);
+      mkdirSync(ws);
+      for (const f of ['app.tar', 'sbom.json', 'issuer.pub.pem', 'keys.cbor']) cpSync(join(dir, f), join(ws, f));
+      const reg = await scitt(['register', join(dir, 'app.cose'), '--ts', ts.url, '--out', join(ws, 'app.receipt')], dir);
+      expect(reg.code, reg.stderr).toBe(0);
+      expect((await scitt(['attach', join(dir, 'app.cose'), join(ws, 'app.receipt'), '--out', join(ws, 'app.tar.scitt')], dir)).code).toBe(0);
+      return runBundledAction('verify-gate', { 'subject-path': 'app.tar', 'transparency-service-keys': 'keys.cbor', 'issuer-key': 'issuer.pub.pem', 'trust-state': state, 'log-url': ts.url }, { workspace: ws });
+    };
+    const onAGate = await gateOn(a, 'ws-a');
+    expect(onAGate.code, onAGate.stdout).toBe(0);
+    expect(onAGate.outputs.verified).toBe('true');
+    const remembered = (JSON.parse(readFileSync(state, 'utf8')) as { services: Record<string, { root: string }> }).services[ISS]!.root;
+    const onBGate = await gateOn(b, 'ws-b');
+    expect(onBGate.code).not.toBe(0);
+    expect(onBGate.errors.join('\n')).toContain('[ERR_EQUIVOCATION]');
+    expect(onBGate.errors.join('\n')).toContain(remembered);
   });
 });

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type GateReport } from '@scitt-actions/core';
 import { reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
+import { checkTreesWithStateFile, verifiedTreesOf } from '@scitt-actions/core/checkpoint';
 import { InputError, annotate, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions } from '../../_shared/src/stores.ts';
 
@@ -66,6 +67,10 @@ void runAction('verify-gate', async () => {
   await writeFile(reportPath, reportJson(report));
   // With a trust state (a file the workflow keeps: cached or committed), the receipts must be consistent
   // with the trees it remembers; a fork fails the step with ERR_EQUIVOCATION whatever the mode.
+  // With a trust state (a file the workflow keeps: cached or committed), the receipts must be consistent
+  // with the trees it remembers; a fork fails the step with ERR_EQUIVOCATION whatever the mode.
+  const trustState = optionalInput('trust-state');
+  if (trustState && report.ok) await checkTreesWithStateFile(verifiedTreesOf(report), { statePath: trustState, logUrl: optionalInput('log-url'), tiles: optionalInput('tiles') });
   core.setOutput('verified', String(report.ok));
   core.setOutput('report-path', reportPath);
   for (const a of report.artifacts) {

@@ -3,7 +3,7 @@
  * flags and the check run after a statement verified. See core/checkpoint/trust-state.ts.
  */
 import type { Command } from 'commander';
-import { type ConsistencySource, type TrustStateCheck, checkReceiptsAgainstState, checkWitnessedCheckpoint, emptyTrustState, loadTrustState, parseVerifierKey, saveTrustState, serviceConsistencySource, tilesConsistencySource } from '@scitt-actions/core/checkpoint';
+import { type ConsistencySource, type TrustStateCheck, type VerifiedTree, checkReceiptsAgainstState, checkVerifiedTreesAgainstState, checkWitnessedCheckpoint, emptyTrustState, loadTrustState, parseVerifierKey, saveTrustState, serviceConsistencySource, tilesConsistencySource } from '@scitt-actions/core/checkpoint';
 import type { TrustedKeys } from '@scitt-actions/core/receipt';
 import { intOption } from './numbers.ts';
 import { UsageError } from './run.ts';
@@ -34,12 +34,7 @@ export async function enforceTrustState(statement: Uint8Array, keys: TrustedKeys
   const k = o.minWitnesses !== undefined ? intOption('--min-witnesses', o.minWitnesses, { min: 1 }) : 0;
   if (k > 0 && (!o.logKey || !o.witnessKey?.length)) throw new UsageError('--min-witnesses needs the log\'s --log-key and the witnesses\' --witness-key');
   const state = o.trustState ? loadTrustState(o.trustState) : emptyTrustState();
-  const sourceFor = (iss: string): ConsistencySource => {
-    if (o.tiles) return tilesConsistencySource(o.tiles);
-    const base = o.logUrl ?? iss;
-    if (!/^https?:\/\//.test(base)) throw new UsageError(`the receipt's issuer ${JSON.stringify(iss)} is not a URL: name where its consistency proofs come from with --log-url or --tiles`);
-    return serviceConsistencySource(base);
-  };
+  const sourceFor = (iss: string): ConsistencySource => sourceOf(o, iss);
   if (k > 0) {
     const base = o.tiles ?? o.logUrl;
     if (!base) throw new UsageError('--min-witnesses needs --log-url or --tiles: where the cosigned checkpoint is served');
@@ -71,4 +66,20 @@ async function issuerOf(statement: Uint8Array, keys: TrustedKeys): Promise<strin
     }
   }
   return undefined;
+}
+
+/** The gate's check: every verified receipt in the report against the state (no witness policy here). */
+export async function enforceTrustStateOnTrees(trees: readonly VerifiedTree[], o: TrustStateFlags): Promise<TrustStateCheck[]> {
+  if (o.minWitnesses !== undefined) throw new UsageError('--min-witnesses applies to one FILE for now; the artifact gate takes --trust-state');
+  const state = o.trustState ? loadTrustState(o.trustState) : emptyTrustState();
+  const checks = await checkVerifiedTreesAgainstState(trees, state, (iss) => sourceOf(o, iss));
+  if (o.trustState) saveTrustState(o.trustState, state);
+  return checks;
+}
+
+function sourceOf(o: TrustStateFlags, iss: string): ConsistencySource {
+  if (o.tiles) return tilesConsistencySource(o.tiles);
+  const base = o.logUrl ?? iss;
+  if (!/^https?:\/\//.test(base)) throw new UsageError(`the receipt's issuer ${JSON.stringify(iss)} is not a URL: name where its consistency proofs come from with --log-url or --tiles`);
+  return serviceConsistencySource(base);
 }

@@ -6,7 +6,7 @@ import { type GateTargets, type IdentityInputs, type VerifyInputs, reportJson, r
 import { EXIT, UsageError, action } from '../run.ts';
 import { printable, readInput } from '../io.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
-import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, wantsTrustState } from '../trust-state-options.ts';
+import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
 
 interface VerifyFlags extends StorageFlags, TrustStateFlags {
   tsKeys: string[];
@@ -138,10 +138,12 @@ async function gate(o: VerifyFlags): Promise<void> {
   if (!o.artifact?.length) throw new UsageError('name what to verify: a FILE.scitt, or the artifacts with --artifact PATH|release:TAG/ASSET|oci://REF');
   if (o.evidence !== undefined) throw new UsageError('--evidence is for one FILE; the gate fetches each statement\'s evidence with it: drop --evidence');
   if (o.receiptsOnly) throw new UsageError('the release gate verifies issuers: --receipts-only applies only to one FILE');
-  if (wantsTrustState(o)) throw new UsageError('--trust-state and --min-witnesses apply to one FILE for now: verify each Transparent Statement with them');
   const policy = await verifyPolicyFrom(inputsOf(o));
   const targets: GateTargets = { paths: o.artifact.filter((a) => !isStoreLocation(a)), locations: o.artifact.filter(isStoreLocation) };
-  finish(o, await runGateOn(targets, policy, storageOptions(o)));
+  const report = await runGateOn(targets, policy, storageOptions(o));
+  // With a trust state, the receipts of the verified statements must be consistent with the remembered trees.
+  if (report.ok && wantsTrustState(o)) await enforceTrustStateOnTrees(report.artifacts.flatMap((a) => a.statements.filter((s) => s.result.ok).flatMap((s) => s.result.receipts?.receipts ?? [])), o);
+  finish(o, report);
 }
 
 function finish(o: VerifyFlags, report: GateReport): void {

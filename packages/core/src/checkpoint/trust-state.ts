@@ -216,3 +216,47 @@ export async function checkWitnessedCheckpoint(
   if (cp.size > 0) await checkTreeAgainstState(state, service, { treeSize: cp.size, root: cp.root, checkpoint: note }, o.source);
   return cp;
 }
+
+/** What a gate report says of one verified receipt (ReceiptReport's fields). */
+export interface VerifiedTree {
+  readonly ok: boolean;
+  readonly serviceIss?: string;
+  readonly kid?: string;
+  readonly treeSize?: number;
+  readonly root?: string;
+}
+
+/**
+ * The gate's variant: every verified RFC 9162 receipt of every verified statement in a report,
+ * checked against the state in turn (each advancing it). Throws on the first fork or missing proof.
+ */
+export async function checkVerifiedTreesAgainstState(trees: readonly VerifiedTree[], state: TrustState, sourceFor: (iss: string) => ConsistencySource): Promise<TrustStateCheck[]> {
+  const out: TrustStateCheck[] = [];
+  // Smallest first: each check then extends the state once, instead of proving back from the largest.
+  const usable = trees.filter((t) => t.ok && t.treeSize !== undefined && t.root !== undefined).sort((x, y) => x.treeSize! - y.treeSize!);
+  for (const t of usable) {
+    const service = t.serviceIss ?? t.kid ?? 'unknown';
+    const root = new Uint8Array(Buffer.from(t.root!, 'base64'));
+    out.push({ service, treeSize: t.treeSize!, outcome: await checkTreeAgainstState(state, service, { treeSize: t.treeSize!, root }, sourceFor(service)) });
+  }
+  if (out.length === 0) throw new ScittError('ERR_TRUST_STATE', 'no verified RFC 9162 receipt to check against the trust state');
+  return out;
+}
+
+/** The receipts of every verified statement of a gate report (see checkVerifiedTreesAgainstState). */
+export function verifiedTreesOf(report: { artifacts: readonly { statements: readonly { result: { ok: boolean; receipts?: { receipts: readonly VerifiedTree[] } } }[] }[] }): VerifiedTree[] {
+  return report.artifacts.flatMap((a) => a.statements.filter((s) => s.result.ok).flatMap((s) => s.result.receipts?.receipts ?? []));
+}
+
+/** Loads the state file, checks the trees, saves the advanced state: for the gate action. */
+export async function checkTreesWithStateFile(trees: readonly VerifiedTree[], o: { statePath: string; logUrl?: string | undefined; tiles?: string | undefined }): Promise<TrustStateCheck[]> {
+  const state = loadTrustState(o.statePath);
+  const checks = await checkVerifiedTreesAgainstState(trees, state, (iss) => {
+    if (o.tiles) return tilesConsistencySource(o.tiles);
+    const base = o.logUrl ?? iss;
+    if (!/^https?:\/\//.test(base)) throw new ScittError('ERR_USAGE', `the receipt's issuer ${JSON.stringify(iss)} is not a URL: name where its consistency proofs come from (log-url or tiles)`);
+    return serviceConsistencySource(base);
+  });
+  saveTrustState(o.statePath, state);
+  return checks;
+}

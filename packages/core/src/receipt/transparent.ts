@@ -69,6 +69,8 @@ export interface ReceiptReport {
   readonly serviceIss?: string;
   readonly treeSize?: number;
   readonly leafIndex?: number;
+  /** vds 1, verified: the root the receipt signs (base64), for checks against a trust state */
+  readonly root?: string;
   /** CWT iat of the receipt, seconds since the epoch */
   readonly registrationTime?: number;
   /** the trusted key's service label (defaults to its kid, hex): receipts are counted per service */
@@ -140,7 +142,7 @@ function report(index: number, receipt: unknown, entry: Uint8Array, keys: Truste
       status: 'verified',
       ok: true,
       service: v.key.service ?? hex(v.kid),
-      ...(v.treeSize !== undefined ? { treeSize: v.treeSize, leafIndex: v.leafIndex } : {}),
+      ...(v.treeSize !== undefined ? { treeSize: v.treeSize, leafIndex: v.leafIndex, root: Buffer.from(v.root).toString('base64') } : {}),
       ...(v.ccf?.txid ? { ccfTxid: v.ccf.txid } : {}),
     };
   } catch (e) {
