@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { loadServiceKeys } from './key-rotation.ts';
 import { TransparencyLog } from './log.ts';
 import { buildServer } from './server.ts';
+import { type LogService, parseStore } from './store.ts';
+import { startPostgresService } from './store/postgres-service.ts';
 import { attachTransparency } from './transparency.ts';
 import type { WitnessConfig } from './witness-client.ts';
 import { type RegistrationPolicy, describePolicy } from './registration-policy.ts';
@@ -27,6 +29,8 @@ export const DEFAULT_BURST = 200;
 
 export interface ServiceOptions {
   dataDir: string;
+  /** "sqlite" (default: log.sqlite in dataDir) or a postgres:// URL shared by replicas (store.ts) */
+  store?: string;
   host?: string;
   port?: number;
   /** iss of receipts; defaults to the URL the service listens on */
@@ -52,7 +56,7 @@ export interface ServiceOptions {
 
 export interface RunningService {
   url: string;
-  log: TransparencyLog;
+  log: LogService;
   /** the C2SP note verifier key of the log's checkpoints */
   noteKey: string;
   close(): Promise<void>;
@@ -66,6 +70,8 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
   const host = o.host ?? '127.0.0.1';
   const port = o.port ?? 0;
   const bodyLimit = o.bodyLimit ?? 2 * 1024 * 1024;
+  const store = parseStore(o.store);
+  if (store.kind === 'postgres') return startPostgresService({ ...o, logLine, bodyLimit, rate: o.rate ?? DEFAULT_RATE, burst: o.burst ?? DEFAULT_BURST }, store.url);
   // The key is loaded (or, for an empty log only, created) once the log's size and head are known.
   let keyCreated = false;
   const log = new TransparencyLog({

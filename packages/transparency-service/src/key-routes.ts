@@ -6,11 +6,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { encodeCoseKey, encodeKeySet, publicKey } from '@scitt-actions/core/cose';
 import { createRotationKey } from './key-rotation.ts';
-import type { TransparencyLog } from './log.ts';
+import type { LogService } from './store.ts';
 import { HttpProblem } from './problem.ts';
 
 export interface KeyRoutesOptions {
-  log: TransparencyLog;
+  log: LogService;
   dataDir?: string;
   authorized: (req: FastifyRequest) => boolean;
   logLine: (fields: Record<string, unknown>) => void;

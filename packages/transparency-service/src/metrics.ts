@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TransparencyLog } from './log.ts';
+import type { LogService } from './store.ts';
 
-export function registerMetrics(app: FastifyInstance, log: TransparencyLog): Registry {
+export function registerMetrics(app: FastifyInstance, log: LogService): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'scitt_ts_process_' });
   const registrations = new Counter({
