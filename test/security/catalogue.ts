@@ -934,6 +934,10 @@ export const CATALOGUE: Row[] = [
     build: async () => ({ statement: await transparentOf(await createSignedStatement({ payload: SBOM, signer: issuer.signer, iss: ISS, sub: `pkg:generic/app@1.0?checksum=sha256:${hex(sha256(SBOM))}`, kid: issuer.kid })) }),
     expect: { code: 'ERR_ORIGIN' },
   }),
-  ...RESOURCE_ROWS,
+  // ----- numeric flags: a value that is no number is a usage error, never "unlimited" (was NaN) -----
+  row({ id: 'S-01', area: 'CLI', what: 'scitt serve --rate that is no number', entry: cli('serve'), input: '--rate abc (read as NaN: no rate limit at all)', build: () => ({ args: ['serve', '--data', 'd', '--rate', 'abc'] }), expect: { exit: 2, code: 'ERR_USAGE' } }),
+  row({ id: 'S-02', area: 'CLI', what: 'scitt serve --sync-wait below zero', entry: cli('serve'), input: '--sync-wait -5', build: () => ({ args: ['serve', '--data', 'd', '--sync-wait', '-5'] }), expect: { exit: 2, code: 'ERR_USAGE' }, check: (_o, ctx) => assert.ok(!existsSync(join(ctx.dir, 'd')), 'a refused start created its data directory') }),
+  row({ id: 'S-03', area: 'CLI', what: 'scitt serve --body-limit in exponent notation', entry: cli('serve'), input: '--body-limit 1e9 (Number() reads it as 10^9 bytes)', build: () => ({ args: ['serve', '--data', 'd', '--body-limit', '1e9'] }), expect: { exit: 2, code: 'ERR_USAGE' } }),
   ...GATE_ROWS,
+  ...RESOURCE_ROWS,
 ];
