@@ -17,6 +17,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
  */
 const OPERATIONAL = new Set([
   'ERR_IO',
+  'ERR_DATA_DIR_IN_USE',
   'ERR_USAGE',
   'ERR_KEY_INVALID',
   'ERR_KEY_UNSUPPORTED',

@@ -106,6 +106,8 @@ export type ErrorCode =
   | 'ERR_TRUST_STATE'
   // everything around the domain
   | 'ERR_IO'
+  // a Transparency Service data directory already served by another process
+  | 'ERR_DATA_DIR_IN_USE'
   | 'ERR_USAGE'
   // a URL a server named (redirect, Location, jwks_uri) on another origin; trust material over plain HTTP
   | 'ERR_ORIGIN'

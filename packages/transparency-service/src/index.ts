@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { lockDataDir } from './data-dir-lock.ts';
 import { loadServiceKeys } from './key-rotation.ts';
 import { TransparencyLog } from './log.ts';
 import { buildServer } from './server.ts';
@@ -72,18 +73,25 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
   const bodyLimit = o.bodyLimit ?? 2 * 1024 * 1024;
   const store = parseStore(o.store);
   if (store.kind === 'postgres') return startPostgresService({ ...o, logLine, bodyLimit, rate: o.rate ?? DEFAULT_RATE, burst: o.burst ?? DEFAULT_BURST }, store.url);
+  const dirLock = lockDataDir(o.dataDir);
   // The key is loaded (or, for an empty log only, created) once the log's size and head are known.
   let keyCreated = false;
-  const log = new TransparencyLog({
-    dataDir: o.dataDir,
-    serviceKey: (identity) => {
-      const k = loadServiceKeys(o.dataDir, identity);
-      keyCreated = k.created;
-      return { current: k.current, all: k.all };
-    },
-    iss: o.iss ?? '',
-    ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
-  });
+  let log: TransparencyLog;
+  try {
+    log = new TransparencyLog({
+      dataDir: o.dataDir,
+      serviceKey: (identity) => {
+        const k = loadServiceKeys(o.dataDir, identity);
+        keyCreated = k.created;
+        return { current: k.current, all: k.all };
+      },
+      iss: o.iss ?? '',
+      ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
+    });
+  } catch (e) {
+    dirLock.release();
+    throw e;
+  }
   const { serviceKey } = log;
   const rate = o.rate ?? DEFAULT_RATE;
   const burst = o.burst ?? DEFAULT_BURST;
@@ -129,6 +137,7 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
       await log.drain();
       await transparency.close();
       log.close();
+      dirLock.release();
     },
   };
 }

@@ -59,6 +59,27 @@ describe('a data directory holding a log', () => {
   }, 60_000);
 });
 
+describe('one service per data directory', () => {
+  it('a second scitt serve on a directory in use refuses to start and writes nothing; after a SIGKILL the lock is gone', async () => {
+    const dataDir = scratch();
+    const first = await startService({ dataDir, issuers: [publicKey(issuer)] });
+    expect((await post(first.url, await statementBy(issuer))).status).toBe(201);
+    const second = await runServeExpectingExit({ dataDir });
+    expect(second.started).toBe(false);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/in use by another scitt serve.*\[ERR_DATA_DIR_IN_USE\]/);
+    // the first goes on as if nothing had happened
+    expect((await post(first.url, await statementBy(issuer))).status).toBe(201);
+    await first.kill();
+    const third = await startService({ dataDir });
+    try {
+      expect((await post(third.url, await statementBy(issuer))).status).toBe(201);
+    } finally {
+      expect(await third.stop()).toBe(0);
+    }
+  }, 60_000);
+});
+
 describe('key creation', () => {
   it('is not blocked by stale temporary files, one of them named after this very PID', () => {
     const dataDir = scratch();
