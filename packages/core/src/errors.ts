@@ -84,6 +84,8 @@ export type ErrorCode =
   | 'ERR_SUBJECT_MISMATCH'
   | 'ERR_SUBJECT_UNDECLARED'
   | 'ERR_CHECKSUMS_MALFORMED'
+  /** a Sigstore bundle given as evidence is malformed, not an in-toto attestation, or does not verify against the trusted root */
+  | 'ERR_SIGSTORE_BUNDLE'
   | 'ERR_OCI_REFERENCE'
   | 'ERR_PROVENANCE_ENV'
   // SCRAPI client
