@@ -3,7 +3,8 @@
  * the npm-installed bin (the packed packages installed with npm into .bench/install, as
  * test/e2e/packaging.test.ts does) and the one-file dist/scitt.mjs, each for `scitt --version` and
  * for `scitt verify` of a small Transparent Statement with a key file. Targets: --version within
- * 80 ms of the floor, verify within 200 ms. Medians (and minimums) of 15 runs; wall time.
+ * 80 ms of the floor, verify within 200 ms. Medians of 15 runs: wall time, and CPU time (user + sys
+ * of the child, from bash's `times`), which a loaded machine disturbs far less than wall time.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,15 +15,23 @@ import { median, row, title } from './stats.ts';
 
 const RUNS = 15;
 
-function startMs(args: string[], cwd: string): { median: number; min: number } {
+/** bash's `times`: its children's user and system time, e.g. "0m0.071s 0m0.020s" */
+const seconds = (t: string) => t.split(/\s+/).reduce((sum, x) => {
+  const m = /^(\d+)m([\d.]+)s$/.exec(x);
+  return m ? sum + Number(m[1]) * 60 + Number(m[2]) : sum;
+}, 0);
+
+function startMs(args: string[], cwd: string): { median: number; cpu: number } {
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { cwd, stdio: 'ignore' });
+    const r = spawnSync('bash', ['-c', '"$@" > /dev/null 2>&1 || exit 3; times', 'bash', process.execPath, ...args], { cwd, encoding: 'utf8' });
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}`);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed`);
+    cpu.push(seconds(r.stdout.trim().split('\n')[1] ?? '') * 1000);
   }
-  return { median: median(times), min: Math.min(...times) };
+  return { median: median(times), cpu: median(cpu) };
 }
 
 /** The packed packages, npm-installed once into .bench/install (rebuilt when a source is newer). */
@@ -46,7 +55,7 @@ async function installed(): Promise<string> {
 }
 
 export async function bench(): Promise<void> {
-  title(`scitt start-up (wall time, median and min of ${RUNS} runs; the floor is node -e 0 in the same run)`);
+  title(`scitt start-up (medians of ${RUNS} runs: wall time, and CPU time; the floor is node -e 0 in the same run)`);
   const dir = await installed();
   if (!existsSync(join(ROOT, 'dist', 'scitt.mjs'))) spawnSync(process.execPath, [join(ROOT, 'scripts/bundle.ts'), '--cli'], { stdio: 'ignore' });
   const bin = join(dir, 'node_modules', '@scitt-actions', 'cli', 'dist', 'main.js');
@@ -57,11 +66,12 @@ export async function bench(): Promise<void> {
   const verifyArgs = ['verify', 'app.tar.scitt', '--ts-keys', 'ts-keys.cbor', '--issuer-key', 'issuer.pub.pem'];
 
   const floor = startMs(['-e', '0'], work);
-  row('node -e 0 (floor)', `${floor.median.toFixed(0)} ms`, `min ${floor.min.toFixed(0)} ms`);
+  row('node -e 0 (floor)', `${floor.median.toFixed(0)} ms`, `CPU ${floor.cpu.toFixed(0)} ms`);
   const line = (label: string, args: string[], budget: number) => {
     const t = startMs(args, work);
     const over = t.median - floor.median;
-    row(label, `${t.median.toFixed(0)} ms`, `min ${t.min.toFixed(0)} ms; floor + ${over.toFixed(0)} ms (target: floor + ${budget} ms${over <= budget ? ', met' : ', NOT met'})`);
+    const overCpu = t.cpu - floor.cpu;
+    row(label, `${t.median.toFixed(0)} ms`, `floor + ${over.toFixed(0)} ms; CPU ${t.cpu.toFixed(0)} ms = floor + ${overCpu.toFixed(0)} ms (target: floor + ${budget} ms)`);
   };
   line('scitt --version (npm-installed bin)', [bin, '--version'], 80);
   line('scitt verify, key file (npm-installed bin)', [bin, ...verifyArgs], 200);
