@@ -24,9 +24,10 @@ export function setInvocation(command: string, json: boolean): void {
 
 export const jsonRequested = (): boolean => invocation.json;
 
-export function writeEnvelope(e: Omit<Envelope, 'command'> & { command?: string }): void {
+/** Writes the envelope; `oneLine` for a long-running verb whose first stdout line is read as it starts (serve). */
+export function writeEnvelope(e: Omit<Envelope, 'command'> & { command?: string }, { oneLine = false } = {}): void {
   const envelope: Envelope = { ok: e.ok, command: e.command ?? invocation.command, ...(e.result !== undefined ? { result: e.result } : {}), ...(e.error ? { error: e.error } : {}) };
-  process.stdout.write(`${JSON.stringify(envelope, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(envelope, null, oneLine ? undefined : 2)}\n`);
 }
 
 /**

@@ -4,6 +4,7 @@ import { ScittError } from '@scitt-actions/core';
 import { DEFAULT_BURST, DEFAULT_RATE, parsePolicy, startTransparencyService, stderrLog } from '@scitt-actions/transparency-service';
 import { intOption } from '../numbers.ts';
 import { action } from '../run.ts';
+import { writeEnvelope } from '../output.ts';
 
 interface ServeOptions {
   host: string;
@@ -11,6 +12,7 @@ interface ServeOptions {
   data: string;
   iss?: string;
   policy?: string;
+  json?: boolean;
   tokensFile?: string;
   adminTokenFile?: string;
   rate: string;
@@ -50,7 +52,8 @@ export function registerServe(program: Command): void {
     .option('--port <PORT>', 'port (0 picks a free one)', '0')
     .option('--data <DIR>', 'data directory: the log database and the service key', './scitt-data')
     .option('--iss <URI>', 'issuer of receipts (default: the URL it listens on)')
-    .option('--policy <FILE>', 'registration policy JSON to apply at start (registered on the log)')
+    .option('--policy <FILE>', 'registration policy JSON to apply at start (registered on the log); write one with scitt policy init')
+    .option('--json', 'print the URL as a one-line JSON envelope {"ok":true,"command":"serve","result":{"url":…}}')
     .option('--tokens-file <FILE>', 'bearer tokens allowed to register, one per line (or SCITT_TS_TOKENS, comma-separated)')
     .option('--admin-token-file <FILE>', 'bearer token for POST /policy (or SCITT_TS_ADMIN_TOKEN)')
     .option('--rate <N>', 'registrations per second per client address (0: unlimited; behind a proxy, one budget for all)', String(DEFAULT_RATE))
@@ -86,7 +89,8 @@ export function registerServe(program: Command): void {
           ...(o.tilesDir ? { tilesDir: o.tilesDir } : {}),
           ...(o.witness ? { witnesses: o.witness.map(parseWitnessOption) } : {}),
         });
-        process.stdout.write(`${service.url}\n`);
+        if (o.json) writeEnvelope({ ok: true, result: { url: service.url } }, { oneLine: true });
+        else process.stdout.write(`${service.url}\n`);
         // Every registration acknowledged (201, or 303 before its batch committed) is committed before
         // exit: close() drains the queue. A second signal while draining is logged, not obeyed.
         let stopping = false;
