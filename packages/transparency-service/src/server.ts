@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import { registerKeyRoutes } from './key-routes.ts';
 import { registerMetrics } from './metrics.ts';
+import { registerWebView } from './web/routes.ts';
 import type { LogService } from './store.ts';
 import { HttpProblem, PROBLEM_MEDIA_TYPE, encodeProblem } from './problem.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -96,6 +97,8 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   registerKeyRoutes(app, { log, ...(o.dataDir ? { dataDir: o.dataDir } : {}), authorized: (req) => o.adminToken !== undefined && tokenMatches(req.headers.authorization, [o.adminToken]), logLine: o.logLine });
   // GET /metrics (metrics.ts)
   registerMetrics(app, log);
+  // the read-only web view under /log (web/routes.ts), for the SQLite log in dataDir
+  if (o.dataDir) registerWebView(app, { log, dataDir: o.dataDir });
 
   app.post('/entries', async (req: FastifyRequest, reply) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
