@@ -15,6 +15,8 @@ import type { WitnessConfig } from './witness-client.ts';
 import { type RegistrationPolicy, describePolicy } from './registration-policy.ts';
 
 export { TransparencyLog } from './log.ts';
+export { parseStore, type LogService, type StoreKind } from './store.ts';
+export { PostgresLog } from './store/postgres-log.ts';
 export { CheckpointPublisher } from './checkpoints.ts';
 export type { WitnessConfig } from './witness-client.ts';
 export { startWitness, witnessCosigner, type RunningWitness, type WitnessOptions } from './witness.ts';

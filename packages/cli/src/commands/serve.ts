@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ScittError } from '@scitt-actions/core';
-import { DEFAULT_BURST, DEFAULT_RATE, parsePolicy, startTransparencyService, stderrLog } from '@scitt-actions/transparency-service';
+import { DEFAULT_BURST, DEFAULT_RATE, parsePolicy, parseStore, startTransparencyService, stderrLog } from '@scitt-actions/transparency-service';
 import { intOption } from '../numbers.ts';
-import { action } from '../run.ts';
+import { UsageError, action } from '../run.ts';
 import { writeEnvelope } from '../output.ts';
 
 interface ServeOptions {
   host: string;
   port: string;
   data: string;
+  store?: string;
   iss?: string;
   policy?: string;
   json?: boolean;
@@ -51,6 +52,7 @@ export function registerServe(program: Command): void {
     .option('--host <HOST>', 'address to listen on', '127.0.0.1')
     .option('--port <PORT>', 'port (0 picks a free one)', '0')
     .option('--data <DIR>', 'data directory: the log database and the service key', './scitt-data')
+    .option('--store <STORE>', 'where the log is kept: sqlite (default, in --data) or postgres://user@host:port/db, shared by replicas (each with the same service-key.pem in --data)')
     .option('--iss <URI>', 'issuer of receipts (default: the URL it listens on)')
     .option('--policy <FILE>', 'registration policy JSON to apply at start (registered on the log); write one with scitt policy init')
     .option('--json', 'print the URL as a one-line JSON envelope {"ok":true,"command":"serve","result":{"url":…}}')
@@ -70,11 +72,17 @@ export function registerServe(program: Command): void {
         const burst = intOption('--burst', o.burst, { min: 1 });
         const bodyLimit = intOption('--body-limit', o.bodyLimit, { min: 1024, max: 1024 ** 3, unit: 'bytes' });
         const syncWaitMs = intOption('--sync-wait', o.syncWait, { max: 600_000, unit: 'milliseconds' });
+        try {
+          parseStore(o.store);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
         const tokens = o.tokensFile ? readSecretLines(o.tokensFile, 'tokens file') : (process.env.SCITT_TS_TOKENS ?? '').split(',').filter(Boolean);
         const adminToken = o.adminTokenFile ? readSecretLines(o.adminTokenFile, 'admin token file')[0] : process.env.SCITT_TS_ADMIN_TOKEN;
         const policy = o.policy ? parsePolicy(readSecretText(o.policy, 'policy')) : undefined;
         const service = await startTransparencyService({
           dataDir: o.data,
+          ...(o.store ? { store: o.store } : {}),
           host: o.host,
           port,
           ...(o.iss ? { iss: o.iss } : {}),

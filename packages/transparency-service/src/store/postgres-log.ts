@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { ScittError } from '@scitt-actions/core';
 import { type Signer, keySigner } from '@scitt-actions/core/cose';
 import { MemoryNodeStore, MerkleTree, type StoredNode, leafHash } from '@scitt-actions/core/merkle';
 import { type SignedStatement, createSignedStatement, parseSignedStatement } from '@scitt-actions/core/statement';
@@ -129,7 +130,7 @@ export class PostgresLog implements LogService {
   static async open(o: PostgresLogOptions): Promise<PostgresLog> {
     const keyPath = join(o.dataDir, KEY_FILE);
     if (!existsSync(keyPath)) {
-      throw new Error(`the PostgreSQL store needs the service key provisioned before start: put the same ${KEY_FILE} in the data directory of every replica (${keyPath} is missing); create it once with "scitt keygen" or from a secret, and back it up with the database`);
+      throw new ScittError('ERR_KEY_INVALID', `the PostgreSQL store needs the service key provisioned before start: put the same ${KEY_FILE} in the data directory of every replica (${keyPath} is missing); create it once (scitt keygen --alg ES256 --out ${KEY_FILE}) and copy it, or mount it from a secret, and back it up with the database`);
     }
     const pool = new pg.Pool({ connectionString: o.url, max: o.poolSize ?? 8, connectionTimeoutMillis: 5_000, query_timeout: 15_000, keepAlive: true });
     // An idle connection that breaks is replaced on next use; without a handler it would end the process.
