@@ -1,7 +1,8 @@
 /** The evidence mode of `scitt statement create` and `scitt provenance generate`: build outputs in, statements out. */
 import type { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { type IssuerSigner, issueEvidenceStatements } from '@scitt-actions/core';
+import { fetchSigstoreTrustedRoot } from '@scitt-actions/core/identity';
 import { type EvidenceKind, type PayloadPlacement, type Subject, buildProvenanceStatement, collectSubjects, createProgressRenderer, toInTotoSubject } from '@scitt-actions/core/payload';
 import { UsageError, action } from '../run.ts';
 import { printJson, report } from '../io.ts';
@@ -46,7 +47,7 @@ export async function subjectsFrom(f: SubjectFlags): Promise<Subject[]> {
 }
 
 export async function issueFromEvidence(
-  f: SubjectFlags & { payload: string; type?: string; placement?: string; publishBase?: string; outDir?: string; iss?: string },
+  f: SubjectFlags & { payload: string; type?: string; placement?: string; publishBase?: string; outDir?: string; iss?: string; trustedRoot?: string },
   signer: IssuerSigner,
 ): Promise<void> {
   const kind = (f.type ?? 'auto') as EvidenceKind | 'auto';
@@ -60,6 +61,8 @@ export async function issueFromEvidence(
     outputDir: f.outDir ?? '.',
     ...(f.placement ? { placement: f.placement as PayloadPlacement } : {}),
     ...(f.publishBase ? { publishBase: f.publishBase } : {}),
+    // a Sigstore bundle as --payload is verified against this root (read only if one is given)
+    sigstoreTrustedRoot: f.trustedRoot ? () => readFile(f.trustedRoot!, 'utf8') : () => fetchSigstoreTrustedRoot(),
   });
   if (f.json) {
     printJson({ statements: issued.map(({ subject, ...rest }) => ({ subjectName: subject.name, digest: subject.digest, ...rest })) });

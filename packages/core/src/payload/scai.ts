@@ -11,6 +11,8 @@ export interface ScaiObjectReference {
   digest: Record<string, string>;
   locationURI?: string;
   objectType?: string;
+  /** facts about the object, e.g. the signer and Rekor log index of a Sigstore bundle it came from */
+  annotations?: Record<string, string>;
 }
 
 export interface ScaiInput {
@@ -19,6 +21,7 @@ export interface ScaiInput {
   digest: string | Record<string, string>;
   locationURI?: string;
   objectType?: string;
+  annotations?: Record<string, string>;
 }
 
 const HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128, sha1: 40 };
@@ -60,5 +63,6 @@ export function scaiObjectReference(input: ScaiInput): ScaiObjectReference {
     if (!input.objectType.trim()) throw new PayloadError('ERR_USAGE', `objectType of ${JSON.stringify(input.name)} is empty`);
     ref.objectType = input.objectType;
   }
+  if (input.annotations && Object.keys(input.annotations).length) ref.annotations = { ...input.annotations };
   return ref;
 }

@@ -5,7 +5,7 @@
  * evidence stored beside the statement, and SCAI Object References for both
  * (specs/scai-object-reference.md). The CLI and the issue-statement action both call this.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PayloadError } from '../errors.ts';
@@ -17,6 +17,7 @@ import { MediaType } from '../payload/media-types.ts';
 import { type PayloadPlacement, choosePlacement } from '../payload/placement.ts';
 import { type GitHubActionsEnv, type ProvenanceOptions, buildProvenanceStatement } from '../payload/provenance.ts';
 import { type ScaiObjectReference, scaiObjectReference } from '../payload/scai.ts';
+import { isSigstoreBundle, verifySigstoreBundle } from '../payload/sigstore-bundle.ts';
 import { type Subject, toInTotoSubject } from '../payload/subjects.ts';
 import { STATEMENT_MEDIA_TYPE } from './profile.ts';
 import { issueSignedStatement } from './issue.ts';
@@ -43,6 +44,8 @@ export interface IssueEvidenceInput {
   placement?: PayloadPlacement;
   /** base URL where the artifacts and their evidence will be published, for payload-location and SCAI locationURI */
   publishBase?: string;
+  /** Sigstore trusted_root.json (text or object) that Sigstore bundles given as evidence are verified against */
+  sigstoreTrustedRoot?: string | object | (() => Promise<string | object>);
 }
 
 export interface IssuedStatement {
@@ -78,9 +81,34 @@ interface LoadedEvidence {
   bytes: Uint8Array;
   name: string;
   sha256: string;
+  /** the evidence came out of a verified Sigstore bundle: who signed it and where Rekor logged it */
+  bundle?: Record<string, string>;
 }
 
-async function load(source: EvidenceSource, subjects: readonly Subject[]): Promise<LoadedEvidence> {
+/** A Sigstore bundle is verified, and its in-toto statement (the signed DSSE payload) is the evidence. */
+async function loadBundle(path: string, raw: Uint8Array, source: EvidenceSource, trustedRoot: IssueEvidenceInput['sigstoreTrustedRoot']): Promise<LoadedEvidence> {
+  if (trustedRoot === undefined) throw new PayloadError('ERR_USAGE', `${path} is a Sigstore bundle: it is verified before use, so give the Sigstore trusted root (--trusted-root trusted_root.json, or the public-good root through TUF)`);
+  const root = typeof trustedRoot === 'function' ? await trustedRoot() : trustedRoot;
+  const v = verifySigstoreBundle(raw, root);
+  const evidence = await detectEvidence(v.statement, { expected: source.expected ?? 'auto', name: `the in-toto statement of ${basename(path)}` });
+  const rekor = v.tlog[0];
+  return {
+    evidence,
+    bytes: v.statement,
+    name: basename(path),
+    sha256: sha256Hex(v.statement),
+    bundle: {
+      'sigstore.bundle.name': basename(path),
+      'sigstore.bundle.sha256': sha256Hex(raw),
+      'sigstore.bundle.mediaType': v.mediaType,
+      ...(v.identity.san ? { 'sigstore.identity.san': v.identity.san } : {}),
+      ...(v.identity.issuer ? { 'sigstore.identity.issuer': v.identity.issuer } : {}),
+      ...(rekor ? { 'rekor.logIndex': rekor.logIndex, 'rekor.logId': rekor.logId } : {}),
+    },
+  };
+}
+
+async function load(source: EvidenceSource, subjects: readonly Subject[], trustedRoot?: IssueEvidenceInput['sigstoreTrustedRoot']): Promise<LoadedEvidence> {
   if (source.provenance) {
     const statement = buildProvenanceStatement(subjects.map(toInTotoSubject), source.provenance.env, source.provenance.options);
     const bytes = new TextEncoder().encode(`${JSON.stringify(statement, null, 2)}\n`);
@@ -88,6 +116,11 @@ async function load(source: EvidenceSource, subjects: readonly Subject[]): Promi
     return { evidence, bytes, name: 'provenance', sha256: sha256Hex(bytes) };
   }
   if (!source.path) throw new PayloadError('ERR_USAGE', 'each evidence needs a file path or provenance generation');
+  const size = await stat(source.path).then((s) => s.size, () => Infinity);
+  if (size <= 16 * 1024 * 1024) {
+    const raw = new Uint8Array(await readFile(source.path));
+    if (isSigstoreBundle(raw)) return loadBundle(source.path, raw, source, trustedRoot);
+  }
   const f = await readEvidenceFile(source.path, { expected: source.expected ?? 'auto' });
   return { evidence: f, bytes: f.bytes, name: basename(source.path), sha256: f.sha256 };
 }
@@ -98,7 +131,7 @@ export async function issueEvidenceStatements(input: IssueEvidenceInput): Promis
   await mkdir(input.outputDir, { recursive: true });
   const out: IssuedStatement[] = [];
   for (const source of input.evidence) {
-    const ev = await load(source, input.subjects);
+    const ev = await load(source, input.subjects, input.sigstoreTrustedRoot);
     // Evidence that names its subjects must name each artifact it is issued about.
     const declares = declaredSubjectDigests(ev.evidence).length > 0;
     for (const subject of input.subjects) {
@@ -155,6 +188,7 @@ async function issueOne(input: IssueEvidenceInput, ev: LoadedEvidence, subject: 
         digest: `sha256:${ev.sha256}`,
         ...(evidencePath ? { locationURI: location(evidenceName, evidencePath) } : {}),
         objectType: ev.evidence.mediaType,
+        ...(ev.bundle ? { annotations: ev.bundle } : {}),
       }),
     },
   };
