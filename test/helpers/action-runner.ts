@@ -116,18 +116,33 @@ export async function runCompositeAction(name: string, inputs: Record<string, st
   if (meta.runs.using !== 'composite') throw new Error(`${name} is not a composite action`);
   const withDefaults = { ...Object.fromEntries(Object.entries(meta.inputs).map(([k, v]) => [k, v.default ?? ''])), ...inputs };
   const steps: Record<string, ActionRun> = {};
-  const context: Record<string, string> = { 'github.action_path': dir, 'github.repository': GITHUB_CONTEXT.GITHUB_REPOSITORY, 'github.workspace': o.workspace };
+  const context: Record<string, string> = { 'github.action_path': dir, 'github.repository': GITHUB_CONTEXT.GITHUB_REPOSITORY, 'github.workspace': o.workspace, 'github.token': o.env?.GITHUB_TOKEN ?? '' };
   const ref = (r: string): string => {
     const t = r.trim();
     const lit = /^'(.*)'$/.exec(t);
     if (lit) return lit[1]!;
-    if (t.startsWith('inputs.')) return withDefaults[t.slice(7)] ?? '';
+    if (t.startsWith('inputs.')) {
+      const v = withDefaults[t.slice(7)] ?? '';
+      return v.includes('${{') ? evaluate(v) : v; // a default that is an expression (github-token: ${{ github.token }})
+    }
     const step = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(t);
     if (step) return steps[step[1]!]?.outputs[step[2]!] ?? '';
     if (t in context) return context[t]!;
     throw new Error(`expression ${t} is not supported by this test runner`);
   };
-  const evaluate = (s: string) => s.replace(/\$\{\{(.+?)\}\}/g, (_m, expr: string) => expr.split('||').map(ref).find((v) => v !== '') ?? '');
+  // GitHub's precedence: == binds tighter than &&, && tighter than ||; && and || yield an operand ('' is falsy)
+  const term = (t: string) => {
+    const eq = t.split('==');
+    return eq.length === 2 ? (ref(eq[0]!) === ref(eq[1]!) ? 'true' : '') : ref(t);
+  };
+  const and = (a: string) => {
+    let v = '';
+    for (const t of a.split('&&')) if ((v = term(t)) === '') return v;
+    return v;
+  };
+  function evaluate(s: string): string {
+    return s.replace(/\$\{\{(.+?)\}\}/g, (_m, expr: string) => expr.split('||').map(and).find((v) => v !== '') ?? '');
+  }
   let last: ActionRun | undefined;
   for (const step of meta.runs.steps) {
     const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, evaluate(String(v))]));

@@ -17,7 +17,8 @@ async function signer(): Promise<IssuerSigner> {
     throw new InputError('keyless signing needs the workflow OIDC token: add "permissions: id-token: write" to the job (or use signing: key)');
   }
   const roots = optionalInput('x509-roots');
-  return keylessSigner({ trust: await loadX509Trust(roots ? { rootsPem: roots } : {}), fulcioUrl: core.getInput('fulcio-url') || undefined });
+  const trustedRoot = optionalInput('trusted-root'); // path or content; offline, no TUF
+  return keylessSigner({ trust: await loadX509Trust({ ...(roots ? { rootsPem: roots } : {}), ...(trustedRoot ? { trustedRoot } : {}) }), fulcioUrl: core.getInput('fulcio-url') || undefined });
 }
 
 void runAction('issue-statement', async () => {

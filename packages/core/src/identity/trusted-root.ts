@@ -3,7 +3,6 @@
  * trusted-root`) and as the PEM trust a registration policy holds (`scitt policy init --keyless`):
  * Fulcio's root and intermediate certificates, and its CT logs' keys, so nobody copies PEM by hand.
  */
-import { createPublicKey } from 'node:crypto';
 import { IdentityError } from '../errors.ts';
 import { useProxyFromEnvironment } from '../http-proxy.ts';
 import { certificateToPem } from './certificate.ts';
@@ -64,7 +63,7 @@ export function pemTrustFromSigstoreTrustedRoot(input: string | Uint8Array | obj
   const unique = (l: string[]) => [...new Set(l)];
   const rootList = unique(roots);
   if (rootList.length === 0) throw new IdentityError('ERR_TRUST_ROOT', `trusted root holds no certificate authority valid at ${at.toISOString()}`);
-  const ctKeys = (trust.ctLogs ?? []).filter((l) => current(l.validFor)).map((l) => createPublicKey(l.publicKey).export({ format: 'pem', type: 'spki' }).toString());
+  const ctKeys = (trust.ctLogs ?? []).filter((l) => current(l.validFor)).map((l) => l.publicKey.export({ format: 'pem', type: 'spki' }).toString());
   rootList[0] = [rootList[0]!, ...unique(ctKeys)].join('');
   return { roots: rootList, intermediates: unique(intermediates), ctLogs: unique(ctKeys).length };
 }
