@@ -14,6 +14,7 @@ import { generateKeyPairSync, randomBytes, sign as nodeSign, verify as nodeVerif
 // @sigstore/sign is loaded when a certificate is first requested: verifying never needs it
 import type { FulcioSigner, IdentityProvider, Signer as SigstoreSigner } from '@sigstore/sign';
 import { IdentityError } from '../errors.ts';
+import { useProxyFromEnvironment } from '../http-proxy.ts';
 import { ES256 } from '../cose/algorithms.ts';
 import { publicKeyObject } from '../cose/key.ts';
 import { type Certificate, certificateKey, certificateSpki, certificatesFromPem, parseCertificate, sameBytes } from './certificate.ts';
@@ -95,6 +96,7 @@ function keylessError(e: unknown, fulcioUrl: string): IdentityError {
 }
 
 export function keylessSigner(options: KeylessSignerOptions): KeylessSigner {
+  useProxyFromEnvironment(); // Fulcio and the OIDC token endpoint (http-proxy.ts)
   const fulcioUrl = (options.fulcioUrl ?? DEFAULT_FULCIO_URL).replace(/\/+$/, '');
   const now = options.now ?? (() => new Date());
   // the ephemeral key: generated here, kept in this closure, never exported or written anywhere

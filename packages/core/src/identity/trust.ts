@@ -6,6 +6,7 @@
 import { type KeyObject, createHash, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { IdentityError } from '../errors.ts';
+import { useProxyFromEnvironment } from '../http-proxy.ts';
 import { type Certificate, X509_LIMITS, certificatesFromPem, nameDer, parseCertificate, sameBytes } from './certificate.ts';
 
 /**
@@ -256,6 +257,7 @@ export function sigstoreTrust(options: SigstoreTufOptions & { trustedRootPath?: 
       try {
         // loaded on first use: only keyless verification without a --trusted-root file reads the TUF repository
         const { initTUF } = await import('@sigstore/tuf');
+        useProxyFromEnvironment(); // the TUF mirror (http-proxy.ts)
         const tuf = await initTUF({
           ...(options.mirrorURL !== undefined ? { mirrorURL: options.mirrorURL } : {}),
           ...(options.cachePath !== undefined ? { cachePath: options.cachePath } : {}),

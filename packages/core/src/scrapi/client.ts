@@ -10,6 +10,7 @@
 import { decode } from '../cbor.ts';
 import { type CoseKey, decodeKeySet, fromJwk } from '../cose/key.ts';
 import { ScittError } from '../errors.ts';
+import { useProxyFromEnvironment } from '../http-proxy.ts';
 import { readProblem } from './problem.ts';
 import { assertTrustUrl, onOrigin, readResponse, serverWords } from '../storage/http.ts';
 
@@ -71,6 +72,7 @@ export class ScrapiClient {
   readonly #fetch: typeof fetch;
 
   constructor(o: ScrapiClientOptions) {
+    useProxyFromEnvironment(); // HTTPS_PROXY/HTTP_PROXY/NO_PROXY (http-proxy.ts)
     let base: URL;
     try {
       base = new URL(o.url);

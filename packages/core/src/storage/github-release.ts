@@ -21,6 +21,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { Octokit } from '@octokit/rest';
 import { type ErrorCode, StorageError } from '../errors.ts';
+import { useProxyFromEnvironment } from '../http-proxy.ts';
 import { hashAlgorithm } from '../statement/profile.ts';
 import { checkArtifact } from './artifact.ts';
 import { RequestCounter, type FetchLike, adviceForStatus, codeForStatus, countingFetch, isLoopbackHost, networkError, originFetch, parseJson, readLimited, DEFAULT_TIMEOUT_MS } from './http.ts';
@@ -117,6 +118,7 @@ export class GitHubReleaseStore implements StatementStore {
   readonly #counter = new RequestCounter();
 
   constructor(options: GitHubReleaseStoreOptions) {
+    useProxyFromEnvironment(); // HTTPS_PROXY/HTTP_PROXY/NO_PROXY (http-proxy.ts)
     if (!options.owner || !options.repo || !options.tag) throw new StorageError('ERR_STORAGE_TARGET', 'a release store needs owner, repo and tag');
     this.#owner = options.owner;
     this.#repo = options.repo;

@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { StorageError } from '../../errors.ts';
+import { useProxyFromEnvironment } from '../../http-proxy.ts';
 import { DEFAULT_TIMEOUT_MS, type FetchLike, RequestCounter, adviceForStatus, codeForStatus, networkError, onOrigin, originFetch, parseJson, readResponse } from '../http.ts';
 import type { StorageLimits } from '../types.ts';
 import { type Challenge, type RegistryCredentials, basicAuthorization, parseChallenges } from './auth.ts';
@@ -68,6 +69,7 @@ export class RegistryClient {
   #authorizedFor: Set<Action> = new Set();
 
   constructor(o: RegistryClientOptions) {
+    useProxyFromEnvironment(); // HTTPS_PROXY/HTTP_PROXY/NO_PROXY (http-proxy.ts)
     this.registry = o.registry;
     this.repository = o.repository;
     this.#plainHttp = o.plainHttp ?? isLoopback(o.registry);
