@@ -1,10 +1,10 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { type GateReport, type VerificationResult, runGate, verifyTransparent } from '@scitt-actions/core';
-import { sha256File } from '@scitt-actions/core/payload';
 import { type GateTargets, type IdentityInputs, type VerifyInputs, reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
 import { EXIT, UsageError, action } from '../run.ts';
-import { printable, readInput } from '../io.ts';
+import { printJson, printable, readInput } from '../io.ts';
+import { sha256WithProgress } from '../progress.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
 
@@ -74,7 +74,7 @@ function inputsOf(o: VerifyFlags): VerifyInputs {
 
 const collect = (v: string, acc: string[]) => [...acc, v];
 
-function printResult(r: VerificationResult, file: string): void {
+function printResult(r: VerificationResult, file: string, artifactGiven: boolean): void {
   const out = (line: string) => process.stdout.write(`${printable(line)}\n`);
   process.stdout.write(`${r.ok ? 'VERIFIED' : 'NOT VERIFIED'}  ${printable(file)}\n`);
   for (const c of r.checks) out(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${c.message}${c.code && !c.ok ? ` [${c.code}]` : ''}`);
@@ -83,6 +83,7 @@ function printResult(r: VerificationResult, file: string): void {
     out(`        receipt ${rc.index}: ${rc.status} vds=${rc.vds ?? '?'} service=${rc.serviceIss ?? rc.kid ?? '?'} tree=${rc.treeSize ?? '?'} leaf=${rc.leafIndex ?? '?'} registered=${when}`);
   }
   for (const w of r.warnings) out(`  warning: ${w}`);
+  if (!artifactGiven) out(`  not checked: ${NO_ARTIFACT}`);
 }
 
 export function registerVerify(program: Command): void {
@@ -113,18 +114,18 @@ export function registerVerify(program: Command): void {
         const evidence = o.evidence ? await readInput(o.evidence, 'evidence') : undefined;
         // the gate over this one statement: the same verdict, the same reasons, as for discovered ones
         const path = o.artifact![0]!;
-        const artifact = { name: basename(path), sha256: (await sha256File(path)).sha256, path };
+        const artifact = { name: basename(path), sha256: await sha256WithProgress(path, !!o.json), path };
         return finish(o, await runGate([artifact], async () => ({ statements: [{ bytes, location: file, ...(evidence ? { evidence } : {}) }] }), policy));
       }
       const result = await verifyTransparent(bytes, {
         ...policy,
-        ...(o.artifact?.[0] ? { artifactSha256: (await sha256File(o.artifact[0])).sha256 } : {}),
+        ...(o.artifact?.[0] ? { artifactSha256: await sha256WithProgress(o.artifact[0], !!o.json) } : {}),
         ...(o.evidence ? { evidence: { path: o.evidence } } : {}),
       });
       // With a trust state, a verified receipt counts only if its tree is consistent with the remembered one.
       if (result.ok && wantsTrustState(o)) await enforceTrustState(bytes, policy.trustedServiceKeys, o);
-      if (o.json) process.stdout.write(`${reportJson(result)}\n`);
-      else printResult(result, file);
+      if (o.json) printJson({ ...(JSON.parse(reportJson(result)) as object), ...scope(result, !!o.artifact?.[0]) }, verdict(result));
+      else printResult(result, file, !!o.artifact?.[0]);
       if (!result.ok) {
         const usage = result.checks.find((c) => !c.ok && (c.code === 'ERR_USAGE' || c.code === 'ERR_IO'));
         process.exitCode = usage ? EXIT.usage : EXIT.failed;
@@ -147,7 +148,7 @@ async function gate(o: VerifyFlags): Promise<void> {
 }
 
 function finish(o: VerifyFlags, report: GateReport): void {
-  if (o.json) process.stdout.write(`${reportJson(report)}\n`);
+  if (o.json) printJson(JSON.parse(reportJson(report)), verdict(report));
   else printGate(report);
   if (!report.ok) process.exitCode = EXIT.failed;
 }
@@ -162,4 +163,18 @@ function printGate(report: GateReport): void {
     for (const s of a.statements) out(`        ${s.result.ok ? 'verified' : 'refused '}  ${s.kind ?? '?'}  ${s.location}${s.evidenceProblem ? `  (does not count: ${s.evidenceProblem})` : ''}`);
     for (const p of a.problems) out(`        problem: ${p}`);
   }
+}
+
+/** The envelope's ok and error for a verdict: the first failed check's code, or the gate's refusal. */
+function verdict(r: { ok: boolean; checks?: { ok: boolean; code?: string; message: string }[] }): { ok: boolean; error?: { code: string; message: string } } {
+  if (r.ok) return { ok: true };
+  const failed = r.checks?.find((c) => !c.ok);
+  return { ok: false, error: { code: failed?.code ?? 'ERR_VERIFICATION_FAILED', message: failed?.message ?? 'the release gate refused: see result' } };
+}
+
+const NO_ARTIFACT = "the artifact's bytes (no --artifact): this verified the statement, not a file; pass --artifact PATH to check the file you downloaded";
+
+/** What a one-file verification covered: the checks that ran, and what it did not look at. */
+function scope(r: VerificationResult, artifactGiven: boolean): { checksRun: string[]; notChecked: string[] } {
+  return { checksRun: r.checks.map((c) => c.name), notChecked: artifactGiven ? [] : [NO_ARTIFACT] };
 }
