@@ -10,6 +10,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CrashStore } from './ts-crash.ts';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -124,6 +125,39 @@ export async function startPostgres(o: StartPostgresOptions = {}): Promise<Postg
     async kill() {
       if (proc.exitCode === null) proc.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+/** Runs SQL through psql (no driver needed by the helpers); rows as arrays of text fields. */
+export function sql(url: string, query: string): string[][] {
+  const r = spawnSync('psql', [url, '-X', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${query}: ${r.stderr}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => l.split('\t'));
+}
+
+/** The PostgreSQL store for the crash cycles (test/helpers/ts-crash.ts): the URL, the shared key, its audit. */
+export function postgresCrashStore(url: string, keyPem: string): CrashStore {
+  const dataDir = mkdtempSync(join(tmpdir(), 'scitt-pg-replica-'));
+  writeFileSync(join(dataDir, 'service-key.pem'), keyPem, { mode: 0o600 });
+  return {
+    args: ['--store', url],
+    dataDir,
+    async settled() {
+      const deadline = Date.now() + 30_000;
+      while (Number(sql(url, 'SELECT COUNT(*) FROM pending')[0]![0]) > 0) {
+        if (Date.now() > deadline) throw new Error('pending registrations were not integrated within 30 s of the restart');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    },
+    async audit() {
+      const rows = sql(url, "SELECT encode(entry_id, 'hex'), leaf_index FROM entries");
+      const size = Number(sql(url, 'SELECT COALESCE(MAX(tree_size), 0) FROM batches')[0]![0]);
+      const duplicates = Number(sql(url, 'SELECT COUNT(*) FROM (SELECT entry_id FROM entries GROUP BY entry_id HAVING COUNT(*) > 1) d')[0]![0]);
+      return { rows: rows.length, size, duplicates, leafOf: new Map(rows.map(([id, leaf]) => [id!, Number(leaf)])) };
     },
   };
 }

@@ -14,6 +14,8 @@
  *  - registration continues: a new statement right after the restart is the next leaf.
  * At the end a clean stop, then the database itself: one row per distinct acknowledged statement (+
  * the policy entry), each at the leaf index of its receipt.
+ * The store is SQLite in the data directory unless `store` names another (the PostgreSQL store's
+ * test passes its URL, the shared key and how to audit its tables): the same cycles and checks.
  */
 import { createHash, randomInt } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -37,6 +39,20 @@ export interface CrashOptions {
   issuer: CoseKey;
   issuerPem: string;
   log?: (line: string) => void;
+  /** default: the SQLite store in the service's data directory */
+  store?: CrashStore;
+}
+
+/** Another store for the same cycles: how to start on it, and how to read its log for the audit. */
+export interface CrashStore {
+  /** extra `scitt serve` arguments (e.g. --store postgres://…) */
+  args: string[];
+  /** a data directory prepared before the first start (e.g. holding the provisioned service key) */
+  dataDir?: string;
+  /** after a restart: resolves once nothing written before the kill is still waiting to be integrated */
+  settled?: () => Promise<void>;
+  /** the log's entries: count, published tree size, duplicate entry ids, and the leaf of an entry id */
+  audit(): Promise<{ rows: number; size: number; duplicates: number; leafOf: Map<string, number> }>;
 }
 
 export interface CrashReport {
@@ -72,6 +88,21 @@ function fail(msg: string): never {
   throw new Error(`crash check failed: ${msg}`);
 }
 
+/** The SQLite store's audit: the log database in the data directory, read directly. */
+function sqliteStore(dataDir: string): Pick<CrashStore, 'audit'> {
+  return {
+    async audit() {
+      const db = LogDatabase.openReader(dataDir);
+      try {
+        const rows = db.db.prepare('SELECT entry_id, leaf_index FROM entries').all() as { entry_id: Uint8Array; leaf_index: number }[];
+        return { rows: rows.length, size: db.size(), duplicates: db.duplicateEntries(), leafOf: new Map(rows.map((r) => [Buffer.from(r.entry_id).toString('hex'), Number(r.leaf_index)])) };
+      } finally {
+        db.close();
+      }
+    },
+  };
+}
+
 export async function crashCycles(o: CrashOptions): Promise<CrashReport> {
   const clients = o.clients ?? 6;
   const minMs = o.minMs ?? 150;
@@ -95,7 +126,8 @@ export async function crashCycles(o: CrashOptions): Promise<CrashReport> {
   const restartMs: number[] = [];
 
   const env = compileCacheEnv(); // restarts dominate the run time
-  let ts: ServiceProcess = await startService({ issuers: [publicKey(o.issuer)], args: ['--iss', ISS, '--rate', '0'], env });
+  const storeArgs = o.store?.args ?? [];
+  let ts: ServiceProcess = await startService({ ...(o.store?.dataDir ? { dataDir: o.store.dataDir } : {}), issuers: [publicKey(o.issuer)], args: ['--iss', ISS, '--rate', '0', ...storeArgs], env });
   const dataDir = ts.dataDir;
   let keys: TrustedKeys = await serviceKeys(ts.url);
   const kids = kidsOf(keys);
@@ -161,9 +193,10 @@ export async function crashCycles(o: CrashOptions): Promise<CrashReport> {
       // ---- restart on the same data directory ----
       if (!final) {
         const t0 = performance.now();
-        ts = await startService({ dataDir, args: ['--iss', ISS, '--rate', '0'], env });
+        ts = await startService({ dataDir, args: ['--iss', ISS, '--rate', '0', ...storeArgs], env });
         restartMs.push(performance.now() - t0);
       }
+      await o.store?.settled?.();
       const checks0 = performance.now();
       keys = await serviceKeys(ts.url);
       if (kidsOf(keys).join() !== kids.join()) fail(`service key changed across restart ${cycle + 1}: ${kids} → ${kidsOf(keys)}`);
@@ -253,18 +286,13 @@ export async function crashCycles(o: CrashOptions): Promise<CrashReport> {
     if (code !== 0) fail(`SIGTERM after the kill cycles exited ${code}`);
 
     // the database itself: every acknowledged statement exactly once, at its receipt's leaf
-    const db = LogDatabase.openReader(dataDir);
-    try {
-      const rows = Number((db.db.prepare('SELECT COUNT(*) AS n FROM entries').get() as { n: number }).n);
-      if (rows !== acks.size + 1) fail(`the log holds ${rows} entries for ${acks.size} acknowledged statements + 1 policy`);
-      if (db.size() !== rows || finalSize !== rows) fail(`published tree size ${db.size()} (head ${finalSize}) but ${rows} entries`);
-      if (db.duplicateEntries() !== 0) fail('duplicate entries in the log');
-      for (const a of acks.values()) {
-        const row = db.entryById(Buffer.from(a.id, 'hex'));
-        if (!row || row.leafIndex !== a.leafIndex) fail(`entry ${a.id}: leaf ${row?.leafIndex} in the database, ${a.leafIndex} in its receipt`);
-      }
-    } finally {
-      db.close();
+    const { rows, size, duplicates, leafOf } = await (o.store ?? sqliteStore(dataDir)).audit();
+    if (rows !== acks.size + 1) fail(`the log holds ${rows} entries for ${acks.size} acknowledged statements + 1 policy`);
+    if (size !== rows || finalSize !== rows) fail(`published tree size ${size} (head ${finalSize}) but ${rows} entries`);
+    if (duplicates !== 0) fail('duplicate entries in the log');
+    for (const a of acks.values()) {
+      const leaf = leafOf.get(a.id);
+      if (leaf !== a.leafIndex) fail(`entry ${a.id}: leaf ${leaf} in the database, ${a.leafIndex} in its receipt`);
     }
     rmSync(env.NODE_COMPILE_CACHE, { recursive: true, force: true });
     return {

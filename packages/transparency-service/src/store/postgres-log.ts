@@ -465,6 +465,9 @@ export class PostgresLog implements LogService {
             this.#leader = false;
           });
           await client.connect();
+          // A leader cut off from the database must not hold the lock for TCP's hours: the server ends
+          // this session, and so releases the lock, once it has been silent for 5 s (it polls every 50 ms).
+          await client.query("SET idle_session_timeout = '5s'");
           this.#lockClient = client;
         }
         const client = this.#lockClient;
@@ -474,7 +477,8 @@ export class PostgresLog implements LogService {
             await sleep(this.#o.lockPollMs);
             continue;
           }
-          await this.#resetTree();
+          // The in-memory tree holds committed nodes only (a failed integration resets it): catch up.
+          await this.#catchUp();
           const head = await this.treeHead();
           if (head) assertSignedLog(this.serviceKey.key, head, join(this.#o.dataDir, KEY_FILE), this.#o.url.replace(/:[^:@/]*@/, ':…@'));
           this.#leader = true;
