@@ -124,6 +124,8 @@ describe('Transparent Statements (RFC 9943 §7)', () => {
       service: a.iss,
       treeSize: 300,
       leafIndex: 123,
+      // issued without sub (RFC 9943 §6 requires it): verified, and the deviation reported
+      profileDeviations: ['receipt CWT claims lack sub (2), which RFC 9943 §6 requires; accepted, as the inclusion proof and signature verify'],
     });
     expect(result.receipts[1]).toMatchObject({ index: 1, status: 'verified', vds: 1, serviceIss: b.iss, treeSize: 5, leafIndex: 4, registrationTime: 1700000300 });
     expect(result.receipts[2]).toMatchObject({ index: 2, status: 'failed', ok: false, serviceIss: c.iss, kid: toHex(c.kid), error: { code: 'ERR_RECEIPT_KEY_UNKNOWN' } });

@@ -77,6 +77,8 @@ export interface ReceiptReport {
   readonly service?: string;
   /** vds 2: the registration transaction id from the internal evidence */
   readonly ccfTxid?: string;
+  /** verified, but departs from the RFC 9943 §6 receipt profile (e.g. no sub: CCF's, older ones of this project) */
+  readonly profileDeviations?: readonly string[];
   readonly error?: { readonly code: string; readonly message: string };
 }
 
@@ -144,6 +146,7 @@ function report(index: number, receipt: unknown, entry: Uint8Array, keys: Truste
       service: v.key.service ?? hex(v.kid),
       ...(v.treeSize !== undefined ? { treeSize: v.treeSize, leafIndex: v.leafIndex, root: Buffer.from(v.root).toString('base64') } : {}),
       ...(v.ccf?.txid ? { ccfTxid: v.ccf.txid } : {}),
+      ...(v.profileDeviations ? { profileDeviations: v.profileDeviations } : {}),
     };
   } catch (e) {
     if (!(e instanceof ScittError)) throw e; // a bug, not a verdict

@@ -116,6 +116,8 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
     checks.push({ name: 'receipts', ok: false, code: 'ERR_RECEIPT_MISSING', message: 'the statement carries no receipt: it was never registered with a Transparency Service, or its receipts were not attached' });
   } else {
     receipts = checkReceipts(bytes, o, checks);
+    // RFC 9943 §6 profile deviations of verified receipts (no sub: CCF's, older ones of ours) are reported, not fatal.
+    for (const r of receipts?.receipts ?? []) for (const d of r.profileDeviations ?? []) warnings.push(`receipt ${r.index}: ${d}`);
   }
   const registrationTimes = receipts?.receipts.filter((r) => r.ok && r.registrationTime !== undefined).map((r) => r.registrationTime!) ?? [];
   const registrationTime = registrationTimes.length ? Math.min(...registrationTimes) : undefined;
