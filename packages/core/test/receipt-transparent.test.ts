@@ -124,6 +124,7 @@ describe('Transparent Statements (RFC 9943 §7)', () => {
       service: a.iss,
       treeSize: 300,
       leafIndex: 123,
+      root: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/), // the signed root, base64 (for trust-state checks)
       // issued without sub (RFC 9943 §6 requires it): verified, and the deviation reported
       profileDeviations: ['receipt CWT claims lack sub (2), which RFC 9943 §6 requires; accepted, as the inclusion proof and signature verify'],
     });
