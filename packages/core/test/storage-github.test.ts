@@ -156,7 +156,14 @@ describe('GitHub release assets', () => {
       ['statement', 'app-1.0.tgz.sbom.scitt', `${gh.webOrigin}/${gh.owner}/${gh.repo}/releases/download/${tag}/app-1.0.tgz.sbom.scitt`],
     ]);
     const found = await store.discover(artifact, { evidence: true });
-    expect(hex(found.statements[0]!.evidence?.bytes)).toBe(hex(SBOM));
+    // not held: downloaded when asked for, and checked against the statement's digest then
+    expect(found.statements[0]!.evidence?.bytes).toBeUndefined();
+    expect(hex(await found.statements[0]!.evidence!.read())).toBe(hex(SBOM));
+    const later = (await store.discover(artifact, { evidence: true })).statements[0]!.evidence!;
+    const asset = gh.assetsOf(tag).find((a) => a.name === 'app-1.0.cdx.json')!;
+    asset.bytes = Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.7' }));
+    expect(await code(later.read())).toBe('ERR_STORAGE_PROTOCOL'); // GitHub's recorded digest no longer matches
+    asset.bytes = Buffer.from(SBOM);
 
     // an evidence asset of that name with other bytes is neither returned nor overwritten
     gh.assetsOf(tag).find((a) => a.name === 'app-1.0.cdx.json')!.bytes = Buffer.from('{"tampered":1}');

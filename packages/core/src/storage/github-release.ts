@@ -19,12 +19,13 @@
  * (GitHub keeps a broken asset in state "starter") is cleaned up and reported.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
+import { octokitRest } from '../lazy-deps.cjs';
 import { type ErrorCode, StorageError } from '../errors.ts';
 import { useProxyFromEnvironment } from '../http-proxy.ts';
 import { hashAlgorithm } from '../statement/profile.ts';
 import { checkArtifact } from './artifact.ts';
-import { RequestCounter, type FetchLike, adviceForStatus, codeForStatus, countingFetch, isLoopbackHost, networkError, originFetch, parseJson, readLimited, DEFAULT_TIMEOUT_MS } from './http.ts';
+import { RequestCounter, type FetchLike, adviceForStatus, codeForStatus, countingFetch, hashLimited, isLoopbackHost, networkError, originFetch, parseJson, readLimited, DEFAULT_TIMEOUT_MS } from './http.ts';
 import { alternateStatementName, assertPlainName, isStatementNameFor } from './naming.ts';
 import { type ExistingObject, placeStatements } from './plan.ts';
 import { DISCOVERY_CONCURRENCY, DiscoveryBudget, type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, inPool, prepareItems, sha256Hex } from './statements.ts';
@@ -129,7 +130,7 @@ export class GitHubReleaseStore implements StatementStore {
     this.#baseUrl = options.baseUrl;
     this.#octokit =
       options.octokit ??
-      new Octokit({
+      new (octokitRest().Octokit)({
         ...(options.token ? { auth: options.token } : {}),
         ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
         userAgent: 'scitt-actions',
@@ -260,6 +261,20 @@ export class GitHubReleaseStore implements StatementStore {
     return all;
   }
 
+  /** The asset's bytes as a stream (not read yet), through the API's redirect to the file; `route.crossed` says whether they came from another origin. */
+  async #assetBody(asset: ReleaseAsset, max: number, route: { crossed: boolean }): Promise<ReadableStream<Uint8Array> | null> {
+    const res = await this.#octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
+      owner: this.#owner,
+      repo: this.#repo,
+      asset_id: asset.id,
+      headers: { accept: 'application/octet-stream' },
+      request: this.#opts(max, route),
+    });
+    const data: unknown = res.data; // parseSuccessResponseBody: false — the body as it streams
+    if (data instanceof ArrayBuffer) return new Blob([data]).stream();
+    return (data ?? null) as ReadableStream<Uint8Array> | null;
+  }
+
   /**
    * Downloads an asset (at most `max` bytes) through the API, which redirects to the file. Bytes must
    * match the digest the API records for the asset, when it records one. Bytes that came from another
@@ -269,16 +284,7 @@ export class GitHubReleaseStore implements StatementStore {
   async download(asset: ReleaseAsset, max: number, o: { saved?: boolean } = {}): Promise<Uint8Array> {
     if (asset.size > max) throw new StorageError('ERR_STORAGE_LIMIT', `release asset ${asset.name} is ${asset.size} bytes; at most ${max} are read`);
     const route = { crossed: false };
-    const bytes = await this.#call(`downloading ${asset.name}`, async () => {
-      const res = await this.#octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
-        owner: this.#owner,
-        repo: this.#repo,
-        asset_id: asset.id,
-        headers: { accept: 'application/octet-stream' },
-        request: this.#opts(max, route),
-      });
-      return this.#body(res.data, max, `release asset ${asset.name}`);
-    });
+    const bytes = await this.#call(`downloading ${asset.name}`, async () => readLimited(await this.#assetBody(asset, max, route), max, `release asset ${asset.name}`, null, asset.size));
     if (asset.digest && asset.digest.toLowerCase() !== `sha256:${sha256Hex(bytes)}`) {
       throw new StorageError('ERR_STORAGE_PROTOCOL', `release asset ${asset.name} downloads as sha256:${sha256Hex(bytes)} but GitHub records ${asset.digest}; refused`);
     }
@@ -288,28 +294,27 @@ export class GitHubReleaseStore implements StatementStore {
     return bytes;
   }
 
-  /** SHA-256 of an asset's bytes, streamed (any size), checked against GitHub's own digest when it gives one. */
+  /**
+   * Digest of an asset's bytes with `algorithm` (a node:crypto name), hashed as they stream and never
+   * held, at most `max` bytes; checked against the digest the API records for the asset, when it records one.
+   */
+  async hashAsset(asset: ReleaseAsset, algorithm: string, max: number): Promise<Buffer> {
+    if (asset.size > max) throw new StorageError('ERR_STORAGE_LIMIT', `release asset ${asset.name} is ${asset.size} bytes; at most ${max} are read`);
+    // the bytes may come from GitHub's storage host: the digest is computed here, from them
+    const { digests } = await this.#call(`downloading ${asset.name}`, async () => hashLimited(await this.#assetBody(asset, max, { crossed: false }), max, `release asset ${asset.name}`, ['sha256', algorithm]));
+    const sha256 = digests[0]!.toString('hex');
+    if (asset.digest && asset.digest.toLowerCase() !== `sha256:${sha256}`) {
+      throw new StorageError('ERR_STORAGE_PROTOCOL', `release asset ${asset.name} downloads as sha256:${sha256} but GitHub records ${asset.digest}; do not trust this release asset`);
+    }
+    return digests[1]!;
+  }
+
+  /** SHA-256 of an asset's bytes, streamed, at most the size the API records for it, checked against GitHub's own digest when it gives one. */
   async assetSha256(assetName: string): Promise<string> {
     const release = await this.release();
     const asset = (await this.#assets(release)).find((a) => a.name === assetName);
     if (!asset) throw new StorageError('ERR_STORAGE_NOT_FOUND', `release ${this.description} has no asset ${assetName}`);
-    const hex = await this.#call(`downloading ${asset.name}`, async () => {
-      const res = await this.#octokit.request('GET /repos/{owner}/{repo}/releases/assets/{asset_id}', {
-        owner: this.#owner,
-        repo: this.#repo,
-        asset_id: asset.id,
-        headers: { accept: 'application/octet-stream' },
-        // the bytes may come from GitHub's storage host: the digest is computed here, from them
-        request: this.#opts(Number.MAX_SAFE_INTEGER, { crossed: false }),
-      });
-      const hash = createHash('sha256');
-      for await (const chunk of res.data as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
-      return hash.digest('hex');
-    });
-    if (asset.digest && asset.digest.toLowerCase() !== `sha256:${hex}`) {
-      throw new StorageError('ERR_STORAGE_PROTOCOL', `asset ${assetName} downloads as sha256:${hex} but GitHub records ${asset.digest}; do not trust this release asset`);
-    }
-    return hex;
+    return (await this.hashAsset(asset, 'sha256', asset.size)).toString('hex');
   }
 
   async #delete(asset: ReleaseAsset): Promise<void> {
@@ -500,6 +505,7 @@ export class GitHubReleaseStore implements StatementStore {
     }
     const found: DiscoveredStatement[] = [];
     const budget = new DiscoveryBudget(this.#limits);
+    const seen = new Map<string, string>();
     // a few at a time: a thousand assets must not become a thousand sockets and bodies in flight
     await inPool(candidates, DISCOVERY_CONCURRENCY, async (a) => {
         const source = { store: this.kind, location: a.browser_download_url, name: a.name };
@@ -508,22 +514,31 @@ export class GitHubReleaseStore implements StatementStore {
         // reserved before the download starts: what is in flight and held stays within the budget
         if (!budget.reserve(a.size)) return void skipped.push({ source, ...budget.refusal(a.size) });
         const r = examineStatement(await this.download(a, Math.min(a.size, this.#limits.statementBytes)), artifact, source, this.#limits);
-        if (r.statement) found.push(r.statement);
-        else budget.release(a.size);
         if (r.skipped) skipped.push(r.skipped);
+        if (!r.statement) return void budget.release(a.size);
+        // a byte-identical copy of one already held (the same asset under many names) is dropped at once
+        const key = `${r.statement.id}:${sha256Hex(r.statement.bytes)}`;
+        const twin = seen.get(key);
+        if (twin) {
+          budget.release(a.size);
+          return void skipped.push({ source, code: 'ERR_STORAGE_DUPLICATE', reason: `the same bytes as ${twin}` });
+        }
+        seen.set(key, source.location);
+        found.push(r.statement);
     });
     found.sort((x, y) => candidates.findIndex((c) => c.name === x.source.name) - candidates.findIndex((c) => c.name === y.source.name));
     const deduped = dedupeStatements(found);
     skipped.push(...deduped.skipped);
     if (!options.evidence) return { artifact, statements: deduped.statements, skipped, requests: this.#counter.requests - before };
-    // one at a time, each asset downloaded once however many statements name it, within the budget
-    const held = new Map<number, Uint8Array>();
+    // one at a time: each asset is checked once however many statements name it, and not held —
+    // its bytes are downloaded only when asked for (the gate asks once a statement has verified)
+    const digests = new Map<string, Buffer>();
     const statements: DiscoveredStatement[] = [];
-    for (const s of deduped.statements) statements.push(await this.#withEvidence(release, assets, s, skipped, budget, held));
+    for (const s of deduped.statements) statements.push(await this.#withEvidence(release, assets, s, skipped, digests));
     return { artifact, statements, skipped, requests: this.#counter.requests - before };
   }
 
-  async #withEvidence(release: Release, assets: ReleaseAsset[], s: DiscoveredStatement, skipped: SkippedObject[], budget: DiscoveryBudget, held: Map<number, Uint8Array>): Promise<DiscoveredStatement> {
+  async #withEvidence(release: Release, assets: ReleaseAsset[], s: DiscoveredStatement, skipped: SkippedObject[], digests: Map<string, Buffer>): Promise<DiscoveredStatement> {
     const he = s.statement.hashEnvelope;
     const h = he && hashAlgorithm(he.hashAlg);
     if (!he || !h || he.location === undefined || he.digest.length === 0) return s;
@@ -540,18 +555,32 @@ export class GitHubReleaseStore implements StatementStore {
     const asset = assets.find((a) => a.name === name);
     if (!asset) return note('ERR_STORAGE_NOT_FOUND', `evidence of ${s.source.name} (${name}) is not an asset of ${this.description}`);
     if (asset.size > this.#limits.evidenceBytes) return note('ERR_STORAGE_LIMIT', `${asset.size} bytes exceed the ${this.#limits.evidenceBytes}-byte evidence limit`, asset.browser_download_url);
-    let bytes = held.get(asset.id);
-    if (!bytes) {
-      if (!budget.reserve(asset.size)) return note('ERR_STORAGE_LIMIT', budget.refusal(asset.size).reason, asset.browser_download_url);
-      bytes = await this.download(asset, Math.min(asset.size, this.#limits.evidenceBytes));
-      held.set(asset.id, bytes);
+    const max = Math.min(asset.size, this.#limits.evidenceBytes);
+    // GitHub's recorded SHA-256 screens without a download; read() below hashes the bytes itself either way
+    const recorded = h.node === 'sha256' && asset.digest && /^sha256:[0-9a-f]{64}$/i.test(asset.digest) ? Buffer.from(asset.digest.slice(7), 'hex') : undefined;
+    const key = `${h.node}:${asset.id}`;
+    let digest = recorded ?? digests.get(key);
+    if (!digest) {
+      try {
+        digest = await this.hashAsset(asset, h.node, max);
+      } catch (e) {
+        if (!(e instanceof StorageError)) throw e;
+        return note(e.code, `evidence of ${s.source.name} not read: ${e.message}`, asset.browser_download_url);
+      }
+      digests.set(key, digest);
     }
-    if (!createHash(h.node).update(bytes).digest().equals(he.digest)) {
+    if (!digest.equals(he.digest)) {
       return note('ERR_STORAGE_EVIDENCE', `does not hash to the payload of ${s.source.name}: not the evidence the statement names`, asset.browser_download_url);
     }
     const mediaType = typeof he.preimageContentType === 'string' ? he.preimageContentType : undefined;
-    const fetched = bytes;
-    return { ...s, evidence: { bytes, read: () => Promise.resolve(fetched), ...(mediaType ? { mediaType } : {}), source: { store: this.kind, location: asset.browser_download_url, name } } };
+    const read = async () => {
+      const bytes = await this.download(asset, max);
+      if (!createHash(h.node).update(bytes).digest().equals(he.digest)) {
+        throw new StorageError('ERR_STORAGE_EVIDENCE', `release asset ${asset.name} changed after discovery: it no longer hashes to the payload of ${s.source.name}`);
+      }
+      return bytes;
+    };
+    return { ...s, evidence: { read, ...(mediaType ? { mediaType } : {}), source: { store: this.kind, location: asset.browser_download_url, name } } };
   }
 }
 

@@ -3,6 +3,7 @@
  * from the network is bounded (Content-Length checked first, then the bytes as they stream), and
  * HTTP statuses map to storage error codes.
  */
+import { createHash } from 'node:crypto';
 import { type ErrorCode, StorageError } from '../errors.ts';
 
 /** Counts HTTP exchanges, redirects included. */
@@ -18,14 +19,20 @@ function tooLarge(what: string, size: number | string, max: number): StorageErro
   return new StorageError('ERR_STORAGE_LIMIT', `${what} is ${size} bytes; at most ${max} are read — the server sent more than any object of this kind may be`);
 }
 
-/** Reads a body of at most `max` bytes; refuses larger ones without reading them. */
-export async function readLimited(body: ReadableStream<Uint8Array> | null, max: number, what: string, declared?: string | null): Promise<Uint8Array> {
+/**
+ * Reads a body of at most `max` bytes; refuses larger ones without reading them. With a size known
+ * beforehand (`declared`, or `expected` from an API listing) the bytes are copied into one buffer
+ * as they arrive, so a body never takes twice its size while it is read.
+ */
+export async function readLimited(body: ReadableStream<Uint8Array> | null, max: number, what: string, declared?: string | null, expected?: number): Promise<Uint8Array> {
   const length = declared ? Number(declared) : NaN;
   if (Number.isFinite(length) && length > max) {
     await body?.cancel().catch(() => undefined);
     throw tooLarge(what, length, max);
   }
   if (!body) return new Uint8Array(0);
+  const hint = Number.isSafeInteger(length) && length >= 0 ? length : Number.isSafeInteger(expected) && expected! >= 0 ? Math.min(expected!, max) : 0;
+  let into: Uint8Array | undefined = hint > 0 ? new Uint8Array(hint) : undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
@@ -33,12 +40,18 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, max: 
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      size += value.byteLength;
-      if (size > max) {
+      if (size + value.byteLength > max) {
         await reader.cancel().catch(() => undefined);
         throw tooLarge(what, `more than ${max}`, max);
       }
-      chunks.push(value);
+      if (into && size + value.byteLength <= into.byteLength) into.set(value, size);
+      else {
+        // more than announced: kept as chunks from here on
+        if (into) chunks.push(into.subarray(0, size));
+        into = undefined;
+        chunks.push(value);
+      }
+      size += value.byteLength;
     }
   } catch (e) {
     if (e instanceof StorageError) throw e;
@@ -46,6 +59,7 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, max: 
   } finally {
     reader.releaseLock();
   }
+  if (into) return size === into.byteLength ? into : into.slice(0, size);
   const out = new Uint8Array(size);
   let at = 0;
   for (const c of chunks) {
@@ -53,6 +67,41 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, max: 
     at += c.byteLength;
   }
   return out;
+}
+
+/**
+ * Digests of a body of at most `max` bytes, hashed as it streams (one chunk at a time, pulled, so
+ * the socket waits while a chunk is hashed): nothing is held, whatever the size. Larger bodies are refused.
+ */
+export async function hashLimited(body: ReadableStream<Uint8Array> | null, max: number, what: string, algorithms: readonly string[], declared?: string | null): Promise<{ digests: Buffer[]; size: number }> {
+  const length = declared ? Number(declared) : NaN;
+  if (Number.isFinite(length) && length > max) {
+    await body?.cancel().catch(() => undefined);
+    throw tooLarge(what, length, max);
+  }
+  const hashes = algorithms.map((a) => createHash(a));
+  let size = 0;
+  if (body) {
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > max) {
+          await reader.cancel().catch(() => undefined);
+          throw tooLarge(what, `more than ${max}`, max);
+        }
+        for (const h of hashes) h.update(value);
+      }
+    } catch (e) {
+      if (e instanceof StorageError) throw e;
+      throw new StorageError('ERR_STORAGE_UNAVAILABLE', `reading ${what} failed: ${(e as Error).message} — the connection was interrupted; try again`, { cause: e });
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  return { digests: hashes.map((h) => h.digest()), size };
 }
 
 /** Reads a response body of at most `max` bytes. */

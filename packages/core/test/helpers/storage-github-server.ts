@@ -21,6 +21,14 @@ import { createHash } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+// GitHub computes an asset's digest once, at upload: memoized per buffer, so listing large releases stays fast
+const digests = new WeakMap<Buffer, string>();
+function digestOf(bytes: Buffer): string {
+  let d = digests.get(bytes);
+  if (!d) digests.set(bytes, (d = createHash('sha256').update(bytes).digest('hex')));
+  return d;
+}
+
 export interface FakeAsset {
   id: number;
   name: string;
@@ -119,7 +127,7 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
     content_type: a.content_type,
     state: a.state,
     size: a.bytes.length,
-    ...(options.digests !== false ? { digest: `sha256:${createHash('sha256').update(a.bytes).digest('hex')}` } : {}),
+    ...(options.digests !== false ? { digest: `sha256:${digestOf(a.bytes)}` } : {}),
     download_count: 0,
     browser_download_url: downloadUrl(a),
   });
