@@ -7,9 +7,9 @@
  *   node scripts/build-packages.ts --if-stale   build unless every dist/ is newer than every source (each package's prepack)
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +40,12 @@ for (const p of PACKAGES) {
   const dist = join(root, 'packages', p, 'dist');
   rmSync(dist, { recursive: true, force: true });
   renameSync(join(out, p, 'src'), dist);
+  // CommonJS sources (core's lazy-deps.cjs) and their hand-written types, which tsc neither emits nor copies
+  for (const e of readdirSync(join(root, 'packages', p, 'src'), { withFileTypes: true, recursive: true })) {
+    if (!e.isFile() || !/\.(cjs|d\.cts)$/.test(e.name)) continue;
+    const from = join(e.parentPath, e.name);
+    copyFileSync(from, join(dist, relative(join(root, 'packages', p, 'src'), from)));
+  }
 }
 rmSync(out, { recursive: true, force: true });
 process.stdout.write(`built ${PACKAGES.map((p) => `packages/${p}/dist`).join(', ')}\n`);

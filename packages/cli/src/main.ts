@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Only node: builtins and small modules are imported here, so that `scitt --version` starts in the time node does.
+import module from 'node:module';
 import { VERSION } from './version.ts';
 
 const args = process.argv.slice(2);
@@ -13,6 +14,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
       throw e;
     });
   }
+  // V8's compiled code for the modules loaded from here is kept on disk (Node >= 22.1; NODE_DISABLE_COMPILE_CACHE=1 turns it off): later runs skip compiling them
+  module.enableCompileCache?.();
   const { createProgram } = await import('./program.ts');
   await (await createProgram(args)).parseAsync(process.argv);
 }

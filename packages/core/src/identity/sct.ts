@@ -8,9 +8,9 @@
  * bundle; it is not re-exported from the package index, hence the module path), with certificates
  * parsed by @sigstore/core. Only its inputs are built here.
  */
-import { X509Certificate as SigstoreCertificate } from '@sigstore/core';
-import { type TrustMaterial } from '@sigstore/verify';
-import { verifySCTs } from '@sigstore/verify/dist/key/sct.js';
+import type { X509Certificate as SigstoreCertificate } from '@sigstore/core';
+import type { TrustMaterial } from '@sigstore/verify';
+import { sigstoreCore, sigstoreSct } from '../lazy-deps.cjs';
 import { IdentityError } from '../errors.ts';
 import { describeCertificate } from './certificate.ts';
 import { type ValidatedPath } from './path.ts';
@@ -40,8 +40,8 @@ export function checkSct(path: ValidatedPath, trust: TrustStore): void {
   let leaf: SigstoreCertificate;
   let issuer: SigstoreCertificate;
   try {
-    leaf = SigstoreCertificate.parse(Buffer.from(path.der[0]!));
-    issuer = SigstoreCertificate.parse(Buffer.from(path.der[1]!));
+    leaf = sigstoreCore().X509Certificate.parse(Buffer.from(path.der[0]!));
+    issuer = sigstoreCore().X509Certificate.parse(Buffer.from(path.der[1]!));
   } catch (e) {
     throw new IdentityError('ERR_X509_MALFORMED', `the leaf certificate or its issuer cannot be read for the SCT check: ${(e as Error).message}`, { cause: e });
   }
@@ -65,7 +65,7 @@ export function checkSct(path: ValidatedPath, trust: TrustStore): void {
   }));
   let logged: Buffer[];
   try {
-    logged = verifySCTs(leaf, issuer, authorities);
+    logged = sigstoreSct().verifySCTs(leaf, issuer, authorities);
   } catch (e) {
     throw new IdentityError(
       'ERR_X509_SCT',

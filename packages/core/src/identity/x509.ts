@@ -1,9 +1,9 @@
 /**
- * The one place that loads @peculiar/x509. It needs a Reflect metadata polyfill evaluated before it
- * (its README, "Reflect Polyfill Required"); ES module imports evaluate in order, so importing the
- * library only through this module guarantees that.
+ * The one place that reaches @peculiar/x509: the library as a namespace that loads it (and the
+ * Reflect metadata polyfill it needs first) on first use, so that code that never sees a certificate
+ * never pays for loading it (lazy-deps.cjs).
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+import { peculiarX509 } from '../lazy-deps.cjs';
 
-export { x509 };
+export const x509: typeof X509 = new Proxy({} as typeof X509, { get: (_, key) => Reflect.get(peculiarX509(), key) });

@@ -3,7 +3,8 @@
  * to bytes"), and reading back the digest a subject pins (parsed, never substring-matched): `pkg:oci/<name>@sha256:<hex>?repository_url=…` for images and
  * `pkg:generic/<name>[@<version>]?checksum=sha256:<hex>` for files. Built and read with packageurl-js.
  */
-import { PackageURL } from 'packageurl-js';
+import type { PackageURL } from 'packageurl-js';
+import { packageUrl } from '../lazy-deps.cjs';
 import { PayloadError } from '../errors.ts';
 import { ociName, type OciReference } from './oci-reference.ts';
 
@@ -11,7 +12,7 @@ import { ociName, type OciReference } from './oci-reference.ts';
 export function genericPurl(name: string, sha256: string, version?: string): string {
   try {
     // packageurl-js percent-encodes ':' in qualifier values; the purl spec's canonical form (and its test suite) does not
-    return new PackageURL('generic', undefined, name, version || undefined, { checksum: `sha256:${sha256}` }, undefined).toString().replace(/checksum=sha256%3A/, 'checksum=sha256:');
+    return new (packageUrl().PackageURL)('generic', undefined, name, version || undefined, { checksum: `sha256:${sha256}` }, undefined).toString().replace(/checksum=sha256%3A/, 'checksum=sha256:');
   } catch (cause) {
     throw new PayloadError('ERR_SUBJECT_INVALID', `cannot make a package URL for ${JSON.stringify(name)}: ${(cause as Error).message}`, { cause });
   }
@@ -22,7 +23,7 @@ export function ociPurl(ref: OciReference): string {
   const name = ref.repository.slice(ref.repository.lastIndexOf('/') + 1);
   const qualifiers: Record<string, string> = { repository_url: ociName(ref) };
   if (ref.tag) qualifiers.tag = ref.tag;
-  return new PackageURL('oci', undefined, name, `sha256:${ref.digest.hex}`, qualifiers, undefined).toString();
+  return new (packageUrl().PackageURL)('oci', undefined, name, `sha256:${ref.digest.hex}`, qualifiers, undefined).toString();
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -53,7 +54,7 @@ export function subjectPin(sub: string): SubjectPin {
   const ambiguous = (reason: string): SubjectPin => ({ pins: 'ambiguous', reason: `subject ${JSON.stringify(sub.slice(0, 200))} ${reason}` });
   let purl: PackageURL;
   try {
-    purl = PackageURL.fromString(sub);
+    purl = packageUrl().PackageURL.fromString(sub);
   } catch (e) {
     return ambiguous(`is not a valid package URL (${(e as Error).message})`);
   }

@@ -5,9 +5,9 @@
  * in-toto statement the bundle signs (its DSSE payload, the bytes that were signed), who signed it
  * (the leaf certificate, for the identity policy) and where Rekor logged it (for the SCAI reference).
  */
-import { type Bundle, bundleFromJSON, isBundleWithDsseEnvelope } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import type { Bundle } from '@sigstore/bundle';
+import type { TrustedRoot } from '@sigstore/protobuf-specs';
+import { sigstoreBundle, sigstoreProtobufSpecs, sigstoreVerify } from '../lazy-deps.cjs';
 import { PayloadError } from '../errors.ts';
 
 export const SIGSTORE_BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle';
@@ -53,20 +53,21 @@ export function verifySigstoreBundle(bytes: Uint8Array, trustedRoot: string | ob
   if (bytes.length > MAX_BUNDLE_BYTES) throw bad(`${bytes.length} bytes is larger than any bundle (${MAX_BUNDLE_BYTES})`);
   let bundle: Bundle;
   try {
-    bundle = bundleFromJSON(JSON.parse(Buffer.from(bytes).toString('utf8')));
+    bundle = sigstoreBundle().bundleFromJSON(JSON.parse(Buffer.from(bytes).toString('utf8')));
   } catch (e) {
     throw bad(`not a valid bundle: ${(e as Error).message}`, e);
   }
-  if (!isBundleWithDsseEnvelope(bundle)) throw bad('it signs a message digest, not an in-toto statement (DSSE envelope); only attestation bundles are evidence');
+  if (!sigstoreBundle().isBundleWithDsseEnvelope(bundle)) throw bad('it signs a message digest, not an in-toto statement (DSSE envelope); only attestation bundles are evidence');
   const envelope = bundle.content.dsseEnvelope;
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) throw bad(`its DSSE payload type is ${JSON.stringify(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
   let root: TrustedRoot;
   try {
-    root = TrustedRoot.fromJSON(typeof trustedRoot === 'string' ? JSON.parse(trustedRoot) : trustedRoot);
+    root = sigstoreProtobufSpecs().TrustedRoot.fromJSON(typeof trustedRoot === 'string' ? JSON.parse(trustedRoot) : trustedRoot);
   } catch (e) {
     throw new PayloadError('ERR_USAGE', `the Sigstore trusted root is not a trusted_root.json: ${(e as Error).message}`, { cause: e });
   }
   // one Rekor entry and, for certificates, one SCT: what cosign and gh attestation verify require
+  const { Verifier, toSignedEntity, toTrustMaterial } = sigstoreVerify();
   const verifier = new Verifier(toTrustMaterial(root), { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 });
   let signer;
   try {

@@ -5,7 +5,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, relative, resolve } from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import { PayloadError } from '../errors.ts';
 import { parseChecksums } from './checksums.ts';
 import { sha256Files, type HashOptions } from './hashing.ts';
@@ -97,6 +96,8 @@ export async function resolveSubjectPaths(patterns: readonly string[], options: 
   const cwd = resolve(options.cwd ?? process.cwd());
   const limit = options.limit ?? MAX_SUBJECTS;
   const files = new Set<string>();
+  // loaded here, not with the module: verifying never expands a glob
+  const { glob, isDynamicPattern } = await import('tinyglobby');
   for (const pattern of patterns) {
     if (!pattern.trim()) throw new PayloadError('ERR_SUBJECT_INVALID', 'an empty subject path was given');
     if (isDynamicPattern(pattern)) {

@@ -3,7 +3,7 @@
  * W3C XML Schema validation with libxml2 compiled to WebAssembly (xmllint-wasm), so no native
  * module and no network: imported schemas are handed over in memory.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { fastXmlParser } from '../lazy-deps.cjs';
 import { PayloadError } from '../errors.ts';
 
 export interface XmlRoot {
@@ -24,6 +24,7 @@ const REPEATING = new Set(['component', 'hash', 'service', 'dependency', 'refere
 
 /** Parses XML text, refusing DOCTYPE declarations (entity expansion and external entities have no place in evidence). */
 export function parseXml(text: string, what: string): ParsedXml {
+  const { XMLParser, XMLValidator } = fastXmlParser();
   const checked = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (checked !== true) {
     const { line, col, msg } = checked.err;

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { PackageURL } from 'packageurl-js';
+import { packageUrl } from '../lazy-deps.cjs';
 import { StorageError } from '../errors.ts';
 import { hashAlgorithm } from '../statement/profile.ts';
 import { parseSignedStatement } from '../statement/signed-statement.ts';
@@ -73,7 +73,7 @@ function ociOptions(options: StorageOptions) {
 export function artifactFromSubject(sub: string): ArtifactRef {
   const sha256 = subjectSha256(sub);
   if (!sha256) throw new StorageError('ERR_STORAGE_SUBJECT', `statement subject ${JSON.stringify(sub.slice(0, 200))} pins no sha256 digest; it cannot be attached to an artifact`);
-  const name = PackageURL.fromString(sub).name;
+  const name = packageUrl().PackageURL.fromString(sub).name;
   return { name, sha256 };
 }
 
