@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type GateReport } from '@scitt-actions/core';
+import { ciIdentityInputsFrom } from '@scitt-actions/core/identity';
 import { reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
 import { checkTreesWithStateFile, verifiedTreesOf } from '@scitt-actions/core/checkpoint';
 import { InputError, annotate, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
@@ -50,11 +51,16 @@ void runAction('verify-gate', async () => {
     ...(boolInput('hosted-runners-only', false) ? { hostedRunnersOnly: true } : {}),
     ...(optionalInput('trusted-root') ? { trustedRoot: optionalInput('trusted-root')! } : {}),
     ...(optionalInput('x509-roots') ? { x509Roots: optionalInput('x509-roots')! } : {}),
+    // explicit only: a private Fulcio without a CT log (certificates without an SCT)
+    ...(boolInput('insecure-ignore-sct', false) ? { insecureIgnoreSct: true } : {}),
+    // certificate-identity(-regexp), certificate-oidc-issuer(-regexp), hostname, Fulcio extension predicates
+    ...ciIdentityInputsFrom(optionalInput),
   });
   // every artifact named is gated: the files, the digest (among the release's assets) and the image (its referrers)
   const report = await runGateOn(
     {
       paths: listInput('subject-path'),
+      checksums: listInput('checksums'),
       ...(digest ? { digests: [{ name: name!, digest }] } : {}),
       ...(releaseTag ? { releaseTag } : {}),
       ...(image ? { locations: [image.startsWith('oci://') ? image : `oci://${image}`] } : {}),
@@ -65,8 +71,6 @@ void runAction('verify-gate', async () => {
 
   const reportPath = optionalInput('report-path') ?? join(process.env.RUNNER_TEMP ?? '.', 'scitt-gate-report.json');
   await writeFile(reportPath, reportJson(report));
-  // With a trust state (a file the workflow keeps: cached or committed), the receipts must be consistent
-  // with the trees it remembers; a fork fails the step with ERR_EQUIVOCATION whatever the mode.
   // With a trust state (a file the workflow keeps: cached or committed), the receipts must be consistent
   // with the trees it remembers; a fork fails the step with ERR_EQUIVOCATION whatever the mode.
   const trustState = optionalInput('trust-state');

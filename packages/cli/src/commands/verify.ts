@@ -1,14 +1,16 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { type GateReport, type VerificationResult, runGate, verifyTransparent } from '@scitt-actions/core';
+import { type CiIdentityInputs } from '@scitt-actions/core/identity';
 import { type GateTargets, type IdentityInputs, type VerifyInputs, reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
 import { EXIT, UsageError, action } from '../run.ts';
 import { printJson, printable, readInput } from '../io.ts';
 import { sha256WithProgress } from '../progress.ts';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
+import { addCiIdentityOptions, ciIdentityInputsOf } from '../identity-options.ts';
 import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
 
-interface VerifyFlags extends StorageFlags, TrustStateFlags {
+interface VerifyFlags extends StorageFlags, CiIdentityInputs, TrustStateFlags {
   tsKeys: string[];
   require?: string;
   issuerKey?: string[];
@@ -18,6 +20,7 @@ interface VerifyFlags extends StorageFlags, TrustStateFlags {
   evidence?: string;
   minReceipts: string;
   json?: boolean;
+  checksums?: string[];
   repo?: string;
   owner?: string;
   signerWorkflow?: string;
@@ -29,22 +32,24 @@ interface VerifyFlags extends StorageFlags, TrustStateFlags {
   did?: string;
   trustedRoot?: string;
   x509Roots?: string;
+  insecureIgnoreSct?: boolean;
 }
 
 /** Identity policy flags named as `gh attestation verify` names them. */
 export function addIdentityOptions(cmd: Command): Command {
-  return cmd
+  return addCiIdentityOptions(cmd)
     .option('--repo <OWNER/REPO>', 'keyless: the repository whose workflow must have signed')
     .option('--owner <OWNER>', 'keyless: the owner (organisation or user) whose workflows may sign')
     .option('--signer-workflow <WORKFLOW>', 'keyless: the signing workflow, OWNER/REPO/.github/workflows/FILE[@REF] (or a regex)')
     .option('--signer-repo <OWNER/REPO>', 'keyless: the repository of a reusable signing workflow')
     .option('--source-ref <REF>', 'keyless: the git ref the workflow ran on, e.g. refs/tags/v1.0.0')
-    .option('--cert-oidc-issuer <URL>', 'keyless: the OIDC issuer of the certificate', 'https://token.actions.githubusercontent.com')
+    .option('--cert-oidc-issuer <URL>', 'keyless: same as --certificate-oidc-issuer (default: the GitHub Actions issuer of --hostname)')
     .option('--hosted-runners-only', 'keyless: refuse statements signed on self-hosted runners')
     .option('--deny-self-hosted-runners', 'same as --hosted-runners-only')
     .option('--did <DID>', 'keyless: a did:x509 the issuer must match')
     .option('--trusted-root <FILE>', 'keyless: Sigstore trusted_root.json (offline); default: the public-good root via TUF')
-    .option('--x509-roots <PEM>', 'keyless: PEM file of trusted root (and intermediate) certificates instead of Sigstore');
+    .option('--x509-roots <PEM>', 'keyless: PEM file of trusted root (and intermediate) certificates instead of Sigstore, and PUBLIC KEY blocks of its CT logs')
+    .option('--insecure-ignore-sct', 'keyless: accept certificates without an SCT — only for a private Fulcio that has no CT log');
 }
 
 /** The flags as core's verification inputs (verify/inputs.ts reads and checks them, as it does the action's). */
@@ -60,6 +65,8 @@ function inputsOf(o: VerifyFlags): VerifyInputs {
     ...(o.did !== undefined ? { did: o.did } : {}),
     ...(o.trustedRoot !== undefined ? { trustedRoot: o.trustedRoot } : {}),
     ...(o.x509Roots !== undefined ? { x509Roots: o.x509Roots } : {}),
+    ...(o.insecureIgnoreSct ? { insecureIgnoreSct: true } : {}),
+    ...ciIdentityInputsOf(o),
   };
   return {
     ...identity,
@@ -96,6 +103,7 @@ export function registerVerify(program: Command): void {
     .option('--receipts-only', 'with FILE: verify receipts and their binding only, not who issued the statement (RFC 9943 §7.1)')
     .option('--allow-unreceipted', 'keyless: accept a certificate checked at the current time when there is no trusted receipt (warns)')
     .option('--artifact <PATH...>', 'the artifact(s): statements must be about exactly these bytes; without FILE also release:TAG/ASSET or oci://REF')
+    .option('--checksums <SHA256SUMS...>', 'without FILE: checksums manifest(s) shipped with the --artifact files; a verified manifest covers every artifact it lists')
     .option('--require <KINDS>', 'evidence kinds every artifact must have, about it, e.g. sbom,provenance (with FILE: needs --artifact)')
     .option('--evidence <FILE>', 'with FILE: the evidence of a hash-envelope statement, checked against the signed digest')
     .option('--min-receipts <N>', 'receipts from at least N independent trusted services (services, not keys)', '1')
@@ -140,7 +148,7 @@ async function gate(o: VerifyFlags): Promise<void> {
   if (o.evidence !== undefined) throw new UsageError('--evidence is for one FILE; the gate fetches each statement\'s evidence with it: drop --evidence');
   if (o.receiptsOnly) throw new UsageError('the release gate verifies issuers: --receipts-only applies only to one FILE');
   const policy = await verifyPolicyFrom(inputsOf(o));
-  const targets: GateTargets = { paths: o.artifact.filter((a) => !isStoreLocation(a)), locations: o.artifact.filter(isStoreLocation) };
+  const targets: GateTargets = { paths: o.artifact.filter((a) => !isStoreLocation(a)), locations: o.artifact.filter(isStoreLocation), ...(o.checksums?.length ? { checksums: o.checksums } : {}) };
   const report = await runGateOn(targets, policy, storageOptions(o));
   // With a trust state, the receipts of the verified statements must be consistent with the remembered trees.
   if (report.ok && wantsTrustState(o)) await enforceTrustStateOnTrees(report.artifacts.flatMap((a) => a.statements.filter((s) => s.result.ok).flatMap((s) => s.result.receipts?.receipts ?? [])), o);
@@ -160,6 +168,7 @@ function printGate(report: GateReport): void {
   process.stdout.write(`${report.ok ? 'RELEASE GATE PASSED' : 'RELEASE GATE REFUSED'}\n`);
   for (const a of report.artifacts) {
     out(`  ${a.ok ? 'ok  ' : 'FAIL'}  ${a.artifact.name} sha256:${a.artifact.sha256}  evidence: ${a.evidence.join(', ') || 'none'}`);
+    if (a.coveredBy) out(`        listed in the verified checksums manifest ${a.coveredBy}`);
     for (const s of a.statements) out(`        ${s.result.ok ? 'verified' : 'refused '}  ${s.kind ?? '?'}  ${s.location}${s.evidenceProblem ? `  (does not count: ${s.evidenceProblem})` : ''}`);
     for (const p of a.problems) out(`        problem: ${p}`);
   }

@@ -1,6 +1,7 @@
 /**
  * Keyless signing: an ephemeral P-256 key held only in memory, certified by Sigstore Fulcio for the
- * workflow's OIDC identity (GitHub Actions: ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN, audience `sigstore`).
+ * job's OIDC identity (GitHub Actions: ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN; Buildkite: buildkite-agent;
+ * GitLab CI, CircleCI and any other: SIGSTORE_ID_TOKEN; audience `sigstore`).
  *
  * @sigstore/sign's FulcioSigner.sign(data) requests a certificate and signs `data` in one call, but
  * the statement's protected header must carry x5chain before the Sig_structure exists. So the
@@ -15,6 +16,7 @@ import { generateKeyPairSync, randomBytes, sign as nodeSign, verify as nodeVerif
 import type { FulcioSigner, IdentityProvider, Signer as SigstoreSigner } from '@sigstore/sign';
 import { IdentityError } from '../errors.ts';
 import { useProxyFromEnvironment } from '../http-proxy.ts';
+import { ID_TOKEN_HELP, checkIdToken } from './id-token.ts';
 import { ES256 } from '../cose/algorithms.ts';
 import { publicKeyObject } from '../cose/key.ts';
 import { type Certificate, certificateKey, certificateSpki, certificatesFromPem, parseCertificate, sameBytes } from './certificate.ts';
@@ -63,11 +65,8 @@ export function ciIdentityProvider(audience: string = SIGSTORE_AUDIENCE): Identi
   return { getToken: async () => new (await import('@sigstore/sign')).CIContextProvider(audience).getToken() };
 }
 
-const ID_TOKEN_HELP =
-  'in GitHub Actions give the job `permissions: id-token: write`, which sets ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN';
-
 /** Checks the provider's answer is a JWT before FulcioSigner sees it (its own parse error would print the token). */
-function checkedProvider(inner: IdentityProvider): IdentityProvider {
+function checkedProvider(inner: IdentityProvider, now: () => Date = () => new Date()): IdentityProvider {
   return {
     getToken: async () => {
       let token: unknown;
@@ -79,6 +78,8 @@ function checkedProvider(inner: IdentityProvider): IdentityProvider {
       if (typeof token !== 'string' || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
         throw new IdentityError('ERR_KEYLESS_TOKEN', `the OIDC token endpoint returned no JWT (was the request refused?): ${ID_TOKEN_HELP}`);
       }
+      // expired, wrong audience: said plainly here instead of as Fulcio's 401
+      checkIdToken(token, SIGSTORE_AUDIENCE, now());
       return token;
     },
   };
@@ -106,7 +107,7 @@ export function keylessSigner(options: KeylessSignerOptions): KeylessSigner {
   const keyHolder: SigstoreSigner = {
     sign: async (data) => ({ signature: nodeSign('sha256', data, privateKey), key: { $case: 'publicKey', publicKey: spkiPem } }),
   };
-  const identityProvider = checkedProvider(options.identityProvider ?? ciIdentityProvider());
+  const identityProvider = checkedProvider(options.identityProvider ?? ciIdentityProvider(), now);
   const fulcio = async () => new (await import('@sigstore/sign')).FulcioSigner({
     fulcioBaseURL: fulcioUrl,
     identityProvider,
