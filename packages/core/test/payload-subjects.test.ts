@@ -181,7 +181,7 @@ describe('OCI image references', () => {
   });
 
   it('refuses other digest algorithms, wrong lengths and invalid names', () => {
-    expect(thrown(() => parseOciReference(`ghcr.io/a/b@sha512:${'a'.repeat(128)}`)).message).toContain('subjects are pinned by sha256');
+    expect(thrown(() => parseOciReference(`ghcr.io/a/b@sha512:${'a'.repeat(128)}`)).message).toContain('images are pinned by sha256');
     expect(thrown(() => parseOciReference(`ghcr.io/a/b@sha256:${'a'.repeat(40)}`)).message).toContain('40 hex digits');
     expect(thrown(() => parseOciReference(`ghcr.io/Owner/App@${digest}`)).message).toContain('invalid repository');
   });
