@@ -5,6 +5,7 @@ import { DEFAULT_BURST, DEFAULT_RATE, parsePolicy, parseStore, startTransparency
 import { intOption } from '../numbers.ts';
 import { UsageError, action } from '../run.ts';
 import { writeEnvelope } from '../output.ts';
+import { rotateKeyAt } from './serve-admin.ts';
 
 interface ServeOptions {
   host: string;
@@ -23,6 +24,7 @@ interface ServeOptions {
   origin?: string;
   tilesDir?: string;
   witness?: string[];
+  rotateKey?: string;
 }
 
 /** A file the operator named, or a clear ERR_IO (exit 2) saying which and why. */
@@ -57,13 +59,14 @@ export function registerServe(program: Command): void {
     .option('--policy <FILE>', 'registration policy JSON to apply at start (registered on the log); write one with scitt policy init')
     .option('--json', 'print the URL as a one-line JSON envelope {"ok":true,"command":"serve","result":{"url":…}}')
     .option('--tokens-file <FILE>', 'bearer tokens allowed to register, one per line (or SCITT_TS_TOKENS, comma-separated)')
-    .option('--admin-token-file <FILE>', 'bearer token for POST /policy (or SCITT_TS_ADMIN_TOKEN)')
+    .option('--admin-token-file <FILE>', 'bearer token for POST /policy and POST /admin/rotate-key (or SCITT_TS_ADMIN_TOKEN)')
     .option('--rate <N>', 'registrations per second per client address (0: unlimited; behind a proxy, one budget for all)', String(DEFAULT_RATE))
     .option('--burst <N>', 'registrations a client may make at once before --rate applies', String(DEFAULT_BURST))
     .option('--body-limit <BYTES>', 'largest request body', String(2 * 1024 * 1024))
     .option('--sync-wait <MS>', 'how long POST /entries waits for its batch before answering 303 (poll /entries/{id})', '5000')
     .option('--origin <ORIGIN>', 'C2SP checkpoint origin and note key name (default: the issuer without its scheme)')
     .option('--tiles-dir <DIR>', 'also write the checkpoint, tiles and entry bundles here (c2sp.org/tlog-tiles) for a static host')
+    .option('--rotate-key <URL>', 'do not serve: ask the service running at URL to rotate its signing key (needs the admin token), print the new kid and exit')
     .option('--witness <URL=VKEY>', 'a witness to collect cosignatures from: its add-checkpoint prefix, "=", its verifier key (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .action(
       action('operate', async (o: ServeOptions) => {
@@ -79,6 +82,13 @@ export function registerServe(program: Command): void {
         }
         const tokens = o.tokensFile ? readSecretLines(o.tokensFile, 'tokens file') : (process.env.SCITT_TS_TOKENS ?? '').split(',').filter(Boolean);
         const adminToken = o.adminTokenFile ? readSecretLines(o.adminTokenFile, 'admin token file')[0] : process.env.SCITT_TS_ADMIN_TOKEN;
+        if (o.rotateKey !== undefined) {
+          if (!adminToken) throw new UsageError('--rotate-key needs the admin token: --admin-token-file FILE or SCITT_TS_ADMIN_TOKEN');
+          const r = await rotateKeyAt(o.rotateKey, adminToken);
+          if (o.json) writeEnvelope({ ok: true, result: r }, { oneLine: true });
+          else process.stdout.write(`rotated: kid ${r.kid} (was ${r.previousKid}); announced at leaf ${r.announcement.leafIndex}, entry ${r.announcement.entryId}\n`);
+          return;
+        }
         const policy = o.policy ? parsePolicy(readSecretText(o.policy, 'policy')) : undefined;
         const service = await startTransparencyService({
           dataDir: o.data,
