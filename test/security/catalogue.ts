@@ -938,6 +938,8 @@ export const CATALOGUE: Row[] = [
   row({ id: 'S-01', area: 'CLI', what: 'scitt serve --rate that is no number', entry: cli('serve'), input: '--rate abc (read as NaN: no rate limit at all)', build: () => ({ args: ['serve', '--data', 'd', '--rate', 'abc'] }), expect: { exit: 2, code: 'ERR_USAGE' } }),
   row({ id: 'S-02', area: 'CLI', what: 'scitt serve --sync-wait below zero', entry: cli('serve'), input: '--sync-wait -5', build: () => ({ args: ['serve', '--data', 'd', '--sync-wait', '-5'] }), expect: { exit: 2, code: 'ERR_USAGE' }, check: (_o, ctx) => assert.ok(!existsSync(join(ctx.dir, 'd')), 'a refused start created its data directory') }),
   row({ id: 'S-03', area: 'CLI', what: 'scitt serve --body-limit in exponent notation', entry: cli('serve'), input: '--body-limit 1e9 (Number() reads it as 10^9 bytes)', build: () => ({ args: ['serve', '--data', 'd', '--body-limit', '1e9'] }), expect: { exit: 2, code: 'ERR_USAGE' } }),
+  // ----- key rotation (#17): an admin verb without the admin token never reaches the service -----
+  row({ id: 'KR-01', area: 'CLI', what: 'scitt serve --rotate-key without the admin token', entry: cli('serve'), input: '--rotate-key http://127.0.0.1:9 (no --admin-token-file, no SCITT_TS_ADMIN_TOKEN)', build: () => ({ args: ['serve', '--rotate-key', 'http://127.0.0.1:9'] }), expect: { exit: 2, code: 'ERR_USAGE' } }),
   ...GATE_ROWS,
   ...RESOURCE_ROWS,
 ];
