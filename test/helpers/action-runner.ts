@@ -42,7 +42,7 @@ export const GITHUB_CONTEXT = {
 };
 
 /** GITHUB_OUTPUT holds `name=value` lines and `name<<DELIM … DELIM` blocks (@actions/core writes the latter). */
-export function parseOutputFile(text: string): Record<string, string> {
+function parseOutputFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {

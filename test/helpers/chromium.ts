@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import puppeteer, { type Browser } from 'puppeteer-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 const INSTALL_LOCK = join(tmpdir(), 'scitt-actions-chromium-install.lock');
 const run = promisify(execFile);
 
 /** Installs Debian's chromium if /usr/bin/chromium is missing; idempotent across processes. */
-export async function ensureChromium(): Promise<string> {
+async function ensureChromium(): Promise<string> {
   if (existsSync(CHROMIUM)) return CHROMIUM;
   const deadline = Date.now() + 20 * 60_000;
   for (;;) {

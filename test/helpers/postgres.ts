@@ -40,7 +40,7 @@ function runAs(): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
@@ -58,7 +58,7 @@ function tool(name: string, args: string[], who: { uid: number; gid: number } | 
 }
 
 /** A fresh temporary directory the PostgreSQL user owns. */
-export function pgTempDir(prefix = 'scitt-pg-'): string {
+function pgTempDir(prefix = 'scitt-pg-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const who = runAs();
   if (who) chownSync(dir, who.uid, who.gid);

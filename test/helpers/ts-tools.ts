@@ -14,7 +14,7 @@ import type { LoadResult } from '../load/register-load.ts';
 
 export type { LoadResult } from '../load/register-load.ts';
 
-export const LOAD_SCRIPT = resolve(fileURLToPath(import.meta.url), '../../load/register-load.ts');
+const LOAD_SCRIPT = resolve(fileURLToPath(import.meta.url), '../../load/register-load.ts');
 
 export async function serviceKeys(url: string): Promise<TrustedKeys> {
   const r = await fetch(`${url}/.well-known/scitt-keys`);

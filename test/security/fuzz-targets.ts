@@ -115,7 +115,7 @@ async function ccfReceiptFor(entry: Uint8Array): Promise<Uint8Array> {
   return encode(new Tag([protectedBytes, new Map([[Header.vdp, new Map([[-1, [proof]]])]]), null, signature], 18));
 }
 
-export function getFixtures(): Promise<Fixtures> {
+function getFixtures(): Promise<Fixtures> {
   return (fixtures ??= (async () => {
     const iat = 1_700_000_000;
     const embedded = await createSignedStatement({ payload: SBOM, signer: issuer.signer, iss: ISS, sub: 'pkg:generic/app@1.0.0?checksum=sha256:' + 'ab'.repeat(32), kid: issuer.kid, contentType: 'application/vnd.cyclonedx+json', iat });

@@ -13,7 +13,6 @@ import { TrustedKeys, issueReceipt, statementEntry, trustedKey } from '../../pac
 
 export const text = (s: string) => new TextEncoder().encode(s);
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-export const unhex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 export const cat = (...parts: (Uint8Array | number[])[]) => new Uint8Array(parts.flatMap((p) => [...p]));
 export const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 

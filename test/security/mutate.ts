@@ -147,7 +147,7 @@ function head(major: number, v: bigint, out: number[], r?: Rng): void {
 }
 
 /** Encodes a tree; with `r`, sometimes non-minimally. Inner trees of byte strings are re-encoded into them. */
-export function encodeNode(n: Node, r?: Rng): Uint8Array {
+function encodeNode(n: Node, r?: Rng): Uint8Array {
   const out: number[] = [];
   write(n, out, r);
   return new Uint8Array(out);
@@ -207,9 +207,9 @@ const INTS = [0n, 1n, 2n, 3n, 4n, 15n, 16n, 18n, 23n, 24n, 32n, 33n, 34n, 255n, 
 const NINTS = [0n, 1n, 2n, 3n, 6n, 7n, 15n, 34n, 35n, 42n, 43n, 110n, 221n, 6799n, 2n ** 31n, 2n ** 53n, 2n ** 63n - 1n, 2n ** 64n - 1n];
 const TEXTS = ['', 'none', 'ES256', 'https://issuer.example', 'did:x509:0:sha256:WE4P5dd8DnLHSkyHaIjhp4udlkF9LqoKwCvu9gl38jk::san:uri:https%3A%2F%2Fx', 'pkg:generic/app@1.0?checksum=sha256:' + 'a'.repeat(64), 'tree_alg', 'CCF', 'ce:2.1:00', '../../../../etc/passwd', 'http://169.254.169.254/latest', 'a\r\nX-Injected: 1', '\u001b[2J', '\u0000', 'é', 'x'.repeat(300)];
 const HASH_LENGTHS = [0, 1, 20, 31, 32, 33, 48, 63, 64, 65, 96, 132];
-export const LABELS: Node[] = [...[1n, 2n, 3n, 4n, 5n, 6n, 15n, 16n, 32n, 33n, 34n, 258n, 259n, 260n, 394n, 395n, 396n].map((v): Node => ({ t: 'uint', v })), ...[0n, 1n, 2n, 3n, 110n, 221n].map((v): Node => ({ t: 'nint', v })), { t: 'text', v: te.encode('tree_alg') }, { t: 'text', v: te.encode('ccf.v1') }];
+const LABELS: Node[] = [...[1n, 2n, 3n, 4n, 5n, 6n, 15n, 16n, 32n, 33n, 34n, 258n, 259n, 260n, 394n, 395n, 396n].map((v): Node => ({ t: 'uint', v })), ...[0n, 1n, 2n, 3n, 110n, 221n].map((v): Node => ({ t: 'nint', v })), { t: 'text', v: te.encode('tree_alg') }, { t: 'text', v: te.encode('ccf.v1') }];
 
-export function randomNode(r: Rng, depth = 0): Node {
+function randomNode(r: Rng, depth = 0): Node {
   const k = r.int(depth > 2 ? 9 : 13);
   switch (k) {
     case 0:

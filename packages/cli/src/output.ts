@@ -22,8 +22,6 @@ export function setInvocation(command: string, json: boolean): void {
   invocation = { command, json };
 }
 
-export const jsonRequested = (): boolean => invocation.json;
-
 /** Writes the envelope; `oneLine` for a long-running verb whose first stdout line is read as it starts (serve). */
 export function writeEnvelope(e: Omit<Envelope, 'command'> & { command?: string }, { oneLine = false } = {}): void {
   const envelope: Envelope = { ok: e.ok, command: e.command ?? invocation.command, ...(e.result !== undefined ? { result: e.result } : {}), ...(e.error ? { error: e.error } : {}) };

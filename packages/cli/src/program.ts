@@ -24,9 +24,6 @@ const MODULES: { verbs: readonly string[]; load: () => Promise<Register> }[] = [
   { verbs: ['monitor'], load: async () => (await import('./commands/monitor.ts')).registerMonitor },
 ];
 
-/** Every verb the CLI has, in help order. */
-export const VERBS: readonly string[] = MODULES.flatMap((m) => m.verbs);
-
 /** The program with the verb named in `args` (process.argv without node and the script) registered, or every verb when none is named. */
 export async function createProgram(args: readonly string[] = process.argv.slice(2)): Promise<Command> {
   const program = new Command('scitt')

@@ -49,7 +49,7 @@ const OPERATIONAL = new Set([
  */
 export type VerbKind = 'verify' | 'operate';
 
-export function exitCodeFor(e: unknown, kind: VerbKind): number {
+function exitCodeFor(e: unknown, kind: VerbKind): number {
   if (!isScittError(e)) return EXIT.usage; // UsageError, or a bug: never a verdict
   if (e.code === 'ERR_SCRAPI_REFUSED') return EXIT.failed;
   if (kind === 'verify' && !OPERATIONAL.has(e.code)) return EXIT.failed;

@@ -8,7 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { ScittError } from '@scitt-actions/core';
 
-export const LOCK_FILE = 'serve.lock';
+const LOCK_FILE = 'serve.lock';
 
 export interface DataDirLock {
   release(): void;

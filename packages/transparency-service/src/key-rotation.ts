@@ -17,8 +17,8 @@ import { createSignedStatement } from '@scitt-actions/core/statement';
 import { createKeyFileOnce, removeStaleTemporaries } from './key-file.ts';
 import { KEY_FILE, type LogIdentity, type ServiceKey, assertSignedLog, loadOrCreateServiceKey } from './service-key.ts';
 
-export const KEY_ROTATION_SUBJECT = 'scitt-actions:service-key';
-export const KEY_ROTATION_MEDIA_TYPE = 'application/cose-key';
+const KEY_ROTATION_SUBJECT = 'scitt-actions:service-key';
+const KEY_ROTATION_MEDIA_TYPE = 'application/cose-key';
 
 /** What a rotation needs: the new key, and its public COSE_Key (with kid) as announced. */
 export interface RotationTarget {

@@ -13,7 +13,7 @@ import { HttpProblem, PROBLEM_MEDIA_TYPE, encodeProblem } from './problem.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { parsePolicy } from './registration-policy.ts';
 
-export const COSE_MEDIA_TYPE = 'application/cose';
+const COSE_MEDIA_TYPE = 'application/cose';
 const STATEMENT_TYPES = ['application/cose', 'application/scitt-statement+cose'];
 
 export interface ServerOptions {

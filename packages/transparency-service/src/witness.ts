@@ -20,8 +20,8 @@ import { type Cosigner, type NoteVerifier, ed25519Cosigner, openNote, parseCheck
 import { EMPTY_ROOT, digestsEqual, rootFromConsistencyProof } from '@scitt-actions/core/merkle';
 import { loadOrCreateNoteKeySeed } from './note-key.ts';
 
-export const WITNESS_KEY_FILE = 'witness-key.ed25519';
-export const WITNESS_DB_FILE = 'witness.sqlite';
+const WITNESS_KEY_FILE = 'witness-key.ed25519';
+const WITNESS_DB_FILE = 'witness.sqlite';
 const MAX_BODY = 128 * 1024;
 const MAX_PROOF_LINES = 63;
 
@@ -65,7 +65,7 @@ class Answer extends Error {
   }
 }
 
-export class WitnessState {
+class WitnessState {
   readonly db: DatabaseSync;
 
   constructor(dataDir: string) {
@@ -85,7 +85,7 @@ export class WitnessState {
 }
 
 /** Handles one add-checkpoint body; returns the cosignature lines or throws an Answer. */
-export function addCheckpoint(state: WitnessState, logs: ReadonlyMap<string, NoteVerifier[]>, cosigner: Cosigner, body: string, now: number): string {
+function addCheckpoint(state: WitnessState, logs: ReadonlyMap<string, NoteVerifier[]>, cosigner: Cosigner, body: string, now: number): string {
   const blank = body.indexOf('\n\n');
   if (blank < 0) throw new Answer(400, 'request must be "old <size>", proof lines, an empty line, then the checkpoint\n');
   const head = body.slice(0, blank).split('\n');

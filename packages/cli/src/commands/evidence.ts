@@ -28,7 +28,7 @@ export function addSubjectOptions(cmd: Command): Command {
 
 export const hasSubjects = (f: SubjectFlags) => !!(f.subjectPath?.length || f.subjectDigest || f.subjectChecksums?.length || f.subjectImage?.length);
 
-export async function subjectsFrom(f: SubjectFlags): Promise<Subject[]> {
+async function subjectsFrom(f: SubjectFlags): Promise<Subject[]> {
   if (!!f.subjectDigest !== !!f.subjectName) throw new UsageError('--subject-digest and --subject-name go together');
   const progress = createProgressRenderer({ json: !!f.json });
   try {

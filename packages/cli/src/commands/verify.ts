@@ -36,7 +36,7 @@ interface VerifyFlags extends StorageFlags, CiIdentityInputs, TrustStateFlags {
 }
 
 /** Identity policy flags named as `gh attestation verify` names them. */
-export function addIdentityOptions(cmd: Command): Command {
+function addIdentityOptions(cmd: Command): Command {
   return addCiIdentityOptions(cmd)
     .option('--repo <OWNER/REPO>', 'keyless: the repository whose workflow must have signed')
     .option('--owner <OWNER>', 'keyless: the owner (organisation or user) whose workflows may sign')

@@ -9,7 +9,7 @@ import { validateSchema, type SchemaName } from './schemas.ts';
 import { validateXsd, type XmlRoot, type XsdSet } from './xml.ts';
 
 /** CycloneDX versions with vendored schemas; an older BOM is refused rather than accepted unvalidated. */
-export const CYCLONEDX_VERSIONS = ['1.4', '1.5', '1.6', '1.7'] as const;
+const CYCLONEDX_VERSIONS = ['1.4', '1.5', '1.6', '1.7'] as const;
 export type CycloneDxVersion = (typeof CYCLONEDX_VERSIONS)[number];
 
 function supported(version: string, what: string): CycloneDxVersion {

@@ -108,7 +108,7 @@ export function validator(name: SchemaName): Promise<ValidateFunction> {
 }
 
 /** JSON pointer (`/components/3/name`) → JSONPath-like text (`$.components[3].name`) people recognise. */
-export function jsonPath(pointer: string): string {
+function jsonPath(pointer: string): string {
   if (!pointer) return '$';
   return (
     '$' +
@@ -151,7 +151,7 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject {
 }
 
 /** The first schema error of `errors`, in words, e.g. `$.components[3].hashes[0].alg must be one of "MD5", ...`. */
-export function describeSchemaError(errors: ErrorObject[]): string {
+function describeSchemaError(errors: ErrorObject[]): string {
   const e = mostSpecific(errors);
   return `${jsonPath(e.instancePath)} ${describe(e)}`;
 }

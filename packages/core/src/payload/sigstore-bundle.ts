@@ -10,8 +10,8 @@ import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { sigstoreBundle, sigstoreProtobufSpecs, sigstoreVerify } from '../lazy-deps.cjs';
 import { PayloadError } from '../errors.ts';
 
-export const SIGSTORE_BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle';
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+const SIGSTORE_BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle';
+const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 /** A bundle is a few KiB; anything this large is not one */
 const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 

@@ -33,7 +33,7 @@ export interface SpdxTagValueDocument {
 }
 
 /** Splits tag-value text into entries; `<text>` values may span lines. */
-export function tagValueEntries(text: string, what: string): TagValueEntry[] {
+function tagValueEntries(text: string, what: string): TagValueEntry[] {
   const lines = text.split(/\r?\n/);
   const entries: TagValueEntry[] = [];
   for (let i = 0; i < lines.length; i++) {

@@ -10,7 +10,7 @@ export const SPDX2_VERSIONS = ['2.2', '2.3'] as const;
 export type Spdx2Version = (typeof SPDX2_VERSIONS)[number];
 
 /** JSON-LD contexts of the SPDX 3.0 releases. */
-export const SPDX3_CONTEXTS: Record<string, string> = {
+const SPDX3_CONTEXTS: Record<string, string> = {
   'https://spdx.org/rdf/3.0.0/spdx-context.jsonld': '3.0.0',
   'https://spdx.org/rdf/3.0.1/spdx-context.jsonld': '3.0.1',
 };

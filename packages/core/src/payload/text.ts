@@ -24,7 +24,7 @@ export function assertNotEmpty(text: string, what: string): void {
 }
 
 /** Line and column (1-based) of a character offset, for messages a person can jump to. */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
+function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {

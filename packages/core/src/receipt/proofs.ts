@@ -18,7 +18,7 @@ export const VDS = { RFC9162_SHA256: 1, CCF_LEDGER_SHA256: 2 } as const;
 export const ProofType = { inclusion: -1, consistency: -2 } as const;
 
 /** A proof is three small items and at most 64 hashes: anything bigger is refused by the decoder. */
-export const PROOF_LIMITS = { maxBytes: 8 + MAX_PATH_LENGTH * (HASH_SIZE + 2) + 32, maxDepth: 3, maxContainerLength: MAX_PATH_LENGTH, maxItems: MAX_PATH_LENGTH + 8, allowedTags: [] };
+const PROOF_LIMITS = { maxBytes: 8 + MAX_PATH_LENGTH * (HASH_SIZE + 2) + 32, maxDepth: 3, maxContainerLength: MAX_PATH_LENGTH, maxItems: MAX_PATH_LENGTH + 8, allowedTags: [] };
 
 export function encodeInclusionProof(p: InclusionProof): Uint8Array {
   return encode([p.treeSize, p.leafIndex, [...p.path]]);

@@ -10,7 +10,7 @@
  * ERR_RECEIPT_UNSUPPORTED, which callers may treat as "skip" (RFC 9943 §7.1).
  */
 import { decode } from '../cbor.ts';
-import { ReceiptError, ScittError, SignatureError } from '../errors.ts';
+import { ReceiptError, SignatureError } from '../errors.ts';
 import type { Algorithm } from '../cose/algorithms.ts';
 import { Claim, Header, type HeaderMap } from '../cose/headers.ts';
 import { assertAlgorithmFitsKey } from '../cose/key.ts';
@@ -61,7 +61,7 @@ export interface ReceiptVerification {
 }
 
 /** RFC 9943 §6: a receipt's CWT claims MUST hold iss (1) and sub (2). Missing ones are reported, not fatal. */
-export function receiptProfileDeviations(h: Pick<ReceiptHeaders, 'iss' | 'sub'>): string[] {
+function receiptProfileDeviations(h: Pick<ReceiptHeaders, 'iss' | 'sub'>): string[] {
   const missing = [h.iss === undefined ? 'iss (1)' : undefined, h.sub === undefined ? 'sub (2)' : undefined].filter((m) => m !== undefined);
   return missing.length ? [`receipt CWT claims lack ${missing.join(' and ')}, which RFC 9943 §6 requires; accepted, as the inclusion proof and signature verify`] : [];
 }
@@ -255,12 +255,9 @@ export function unknownKid(kid: Uint8Array, iss: string | undefined, what: strin
 }
 
 /** A kid for messages: hex, plus the text when it is printable (CCF kids are ASCII hex). */
-export function describeKid(kid: Uint8Array): string {
+function describeKid(kid: Uint8Array): string {
   const hex = Buffer.from(kid).toString('hex');
   const printable = kid.length > 0 && kid.every((c) => c >= 0x20 && c < 0x7f);
   return printable ? `h'${hex}' ("${Buffer.from(kid).toString('latin1')}")` : `h'${hex}'`;
 }
 
-export function isUnsupported(e: unknown): boolean {
-  return e instanceof ScittError && e.code === 'ERR_RECEIPT_UNSUPPORTED';
-}

@@ -31,7 +31,7 @@ function fileType(st: Stats): string {
 }
 
 /** Opens `path` as a regular file no larger than the cap; the caller closes the handle. */
-export async function openRegular(path: string, o: LocalReadOptions): Promise<{ handle: FileHandle; size: number }> {
+async function openRegular(path: string, o: LocalReadOptions): Promise<{ handle: FileHandle; size: number }> {
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (o.noFollow === false ? 0 : constants.O_NOFOLLOW);
   let handle: FileHandle;
   try {

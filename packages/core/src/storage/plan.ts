@@ -32,7 +32,7 @@ function idOf(bytes: Uint8Array | undefined): string | undefined {
 }
 
 /** Decides one statement's placement; `existing` lists the artifact's statement objects. */
-export function placeStatement(artifactName: string, s: PreparedStatement, existing: readonly ExistingObject[]): Placement {
+function placeStatement(artifactName: string, s: PreparedStatement, existing: readonly ExistingObject[]): Placement {
   const same = existing.find((o) => idOf(o.bytes) === s.id);
   if (same) {
     const merged = mergeStatements(same.bytes!, s.bytes);

@@ -12,7 +12,7 @@ export type CiProvider = 'gitlab' | 'circleci' | 'buildkite';
 
 export const GITLAB_ISSUER = 'https://gitlab.com';
 /** the other GitLab instances Fulcio's public-good configuration serves as gitlab-pipeline */
-export const OTHER_GITLAB_ISSUERS = ['https://dev.gitlab.org', 'https://gitlab.archlinux.org', 'https://ops.gitlab.net'];
+const OTHER_GITLAB_ISSUERS = ['https://dev.gitlab.org', 'https://gitlab.archlinux.org', 'https://ops.gitlab.net'];
 export const BUILDKITE_ISSUER = 'https://agent.buildkite.com';
 /** CircleCI tokens are issued per organisation (Fulcio meta-issuer https://oidc.circleci.com/org/*) */
 export const circleciIssuer = (orgId: string) => `https://oidc.circleci.com/org/${orgId}`;
@@ -38,7 +38,7 @@ const NOW = () => Math.floor(Date.now() / 1000);
 const DEFAULT_SHA = 'c0ffee0123456789abcdef0123456789abcdef01';
 
 /** GitLab CI/CD ID token claims (docs.gitlab.com: ci/secrets/id_token_authentication). */
-export function gitlabClaims(job: CiJob, audience = 'sigstore', now = NOW()): Record<string, unknown> {
+function gitlabClaims(job: CiJob, audience = 'sigstore', now = NOW()): Record<string, unknown> {
   const ref = job.ref ?? 'refs/heads/main';
   const refType = ref.startsWith('refs/tags/') ? 'tag' : 'branch';
   const short = ref.replace(/^refs\/(heads|tags)\//, '');
@@ -77,7 +77,7 @@ export function gitlabClaims(job: CiJob, audience = 'sigstore', now = NOW()): Re
 }
 
 /** CircleCI OIDC token claims (circleci.com/docs/openid-connect-tokens). */
-export function circleciClaims(job: CiJob, audience = 'sigstore', now = NOW()): Record<string, unknown> {
+function circleciClaims(job: CiJob, audience = 'sigstore', now = NOW()): Record<string, unknown> {
   const org = job.orgId ?? 'b7a8c1e0-0000-4000-8000-000000000001';
   return {
     iss: job.issuer ?? circleciIssuer(org),
@@ -98,7 +98,7 @@ export function circleciClaims(job: CiJob, audience = 'sigstore', now = NOW()): 
 }
 
 /** Buildkite agent OIDC token claims (buildkite.com/docs/agent/v3/cli-oidc). */
-export function buildkiteClaims(job: CiJob, audience = 'sigstore', now = NOW()): Record<string, unknown> {
+function buildkiteClaims(job: CiJob, audience = 'sigstore', now = NOW()): Record<string, unknown> {
   const [org, pipeline] = job.project.split('/') as [string, string];
   const ref = job.ref ?? 'refs/heads/main';
   const sha = job.sha ?? DEFAULT_SHA;

@@ -7,7 +7,7 @@ const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const HOUR = 3_600_000;
 export const FULCIO_ARC = '1.3.6.1.4.1.57264.1';
 
-export function newKeys(): Promise<Keys> {
+function newKeys(): Promise<Keys> {
   return webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']) as Promise<Keys>;
 }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const SIGSTORE_VECTORS = '/work/shared/vectors/sigstore';
+const SIGSTORE_VECTORS = '/work/shared/vectors/sigstore';
 
 export interface RealBundle {
   name: string;

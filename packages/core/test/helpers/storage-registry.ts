@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-export const DOCKER_REGISTRY = '/usr/bin/docker-registry';
+const DOCKER_REGISTRY = '/usr/bin/docker-registry';
 const INSTALL_LOCK = join(tmpdir(), 'scitt-actions-docker-registry-install.lock');
 const run = promisify(execFile);
 
@@ -27,7 +27,7 @@ export const TEST_PASSWORD = 'scitt-test-password';
 const TEST_HTPASSWD = `${TEST_USER}:$2b$05$WVGlpDbdLz7g1sbF6kaZ1OjFrbH0psSjhccWhC11Rx9o8cb1VR9bW\n`;
 
 /** Installs Debian's docker-registry if /usr/bin/docker-registry is missing; idempotent across processes. */
-export async function ensureDockerRegistry(): Promise<string> {
+async function ensureDockerRegistry(): Promise<string> {
   if (existsSync(DOCKER_REGISTRY)) return DOCKER_REGISTRY;
   const deadline = Date.now() + 15 * 60_000;
   for (;;) {

@@ -37,7 +37,7 @@ import type { LogService } from '../store.ts';
 import { migrate } from './postgres-schema.ts';
 
 /** pg_try_advisory_lock key held by the integrating replica for as long as its session lives */
-export const INTEGRATOR_LOCK = '5366237271829516802';
+const INTEGRATOR_LOCK = '5366237271829516802';
 
 export interface PostgresLogOptions {
   /** postgres://… */

@@ -13,7 +13,7 @@ import type pg from 'pg';
 /** pg_advisory_xact_lock key of migrations (distinct from the integrator's) */
 const MIGRATION_LOCK = '5366237271829516801';
 
-export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+const MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
     sql: `

@@ -14,7 +14,7 @@ export class Html {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-export function esc(s: unknown): string {
+function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
