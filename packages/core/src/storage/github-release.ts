@@ -81,6 +81,8 @@ export interface ReleaseAsset {
   digest?: string | null;
 }
 
+/** a statement asset larger than this is downloaded alone (statements are usually a few KiB) */
+const LARGE_ASSET_BYTES = 1024 * 1024;
 const PER_PAGE = 100;
 /** GitHub allows 1000 assets per release */
 const MAX_PAGES = 10;
@@ -506,6 +508,13 @@ export class GitHubReleaseStore implements StatementStore {
     const found: DiscoveredStatement[] = [];
     const budget = new DiscoveryBudget(this.#limits);
     const seen = new Map<string, string>();
+    // large statement assets one at a time, so what is in flight is one large body, not DISCOVERY_CONCURRENCY of them
+    let queue: Promise<unknown> = Promise.resolve();
+    const oneLarge = <T>(run: () => Promise<T>): Promise<T> => {
+      const p = queue.then(run);
+      queue = p.catch(() => undefined);
+      return p;
+    };
     // a few at a time: a thousand assets must not become a thousand sockets and bodies in flight
     await inPool(candidates, DISCOVERY_CONCURRENCY, async (a) => {
         const source = { store: this.kind, location: a.browser_download_url, name: a.name };
@@ -513,7 +522,8 @@ export class GitHubReleaseStore implements StatementStore {
         if (a.size > this.#limits.statementBytes) return void skipped.push({ source, code: 'ERR_STORAGE_LIMIT', reason: `${a.size} bytes exceed the ${this.#limits.statementBytes}-byte statement limit` });
         // reserved before the download starts: what is in flight and held stays within the budget
         if (!budget.reserve(a.size)) return void skipped.push({ source, ...budget.refusal(a.size) });
-        const r = examineStatement(await this.download(a, Math.min(a.size, this.#limits.statementBytes)), artifact, source, this.#limits);
+        const max = Math.min(a.size, this.#limits.statementBytes);
+        const r = examineStatement(await (a.size > LARGE_ASSET_BYTES ? oneLarge(() => this.download(a, max)) : this.download(a, max)), artifact, source, this.#limits);
         if (r.skipped) skipped.push(r.skipped);
         if (!r.statement) return void budget.release(a.size);
         // a byte-identical copy of one already held (the same asset under many names) is dropped at once

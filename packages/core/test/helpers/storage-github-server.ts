@@ -279,6 +279,8 @@ export async function startGitHubServer(options: GitHubServerOptions = {}): Prom
       const server = createServer((req, res) => {
         Promise.resolve(handler(req, res)).catch((e: Error) => send(res, 500, { message: e.message }));
       });
+      // GitHub keeps connections open longer than Node's 5 s: on a loaded machine a client must not race the server's close
+      server.keepAliveTimeout = 60_000;
       server.listen(0, '127.0.0.1', () => resolve([server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`]));
     });
   const [apiServer, apiOrigin] = await listen(apiHandler);

@@ -306,6 +306,21 @@ export class OciStatementStore implements StatementStore {
         skipped.push({ source, code: 'ERR_STORAGE_LIMIT', reason: `evidence layer of ${layer.size} bytes exceeds ${this.#limits.evidenceBytes}` });
         continue;
       }
+      // a SHA-256 Hash Envelope names the layer's own digest: screened without a download (the blob
+      // must exist), fetched only when read() is asked for — the gate asks once the statement verifies —
+      // and checked against that digest by client.blob then
+      if (h.node === 'sha256' && layer.digest === `sha256:${Buffer.from(he.digest).toString('hex')}`) {
+        if (!(await client.hasBlob(layer.digest))) {
+          skipped.push({ source, code: 'ERR_STORAGE_EVIDENCE', reason: `layer ${layer.digest} is not in the registry: the statement's evidence is missing` });
+          continue;
+        }
+        const read = async () => {
+          const bytes = await client.blob(layer.digest, Math.min(layer.size, this.#limits.evidenceBytes));
+          if (!bytes) throw new StorageError('ERR_STORAGE_NOT_FOUND', `evidence layer ${layer.digest} of ${s.source.location} is no longer in the registry`);
+          return bytes;
+        };
+        return { ...s, evidence: { read, mediaType: layer.mediaType, source } };
+      }
       let bytes = held.get(layer.digest);
       if (!bytes) {
         if (!budget.reserve(layer.size)) {
