@@ -12,7 +12,9 @@
  * the entry's batch; logs written before receipts carried sub have none and use the batch signature),
  * service_keys (keys rotated in: the public key, the leaf announcing it, the first tree size it signed).
  */
+import { accessSync, constants } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
 import { join } from 'node:path';
 
 export interface NodeRow {
@@ -108,6 +110,15 @@ CREATE TABLE IF NOT EXISTS refusals (
 
 export const DB_FILE = 'log.sqlite';
 
+function writableDirectory(dir: string): true | string {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  }
+}
+
 function open(path: string, readOnly: boolean): DatabaseSync {
   const db = new DatabaseSync(path, { readOnly });
   db.exec('PRAGMA busy_timeout = 5000');
@@ -120,8 +131,11 @@ export class LogDatabase {
   readonly db: DatabaseSync;
   readonly #q: Record<string, StatementSync>;
 
-  private constructor(db: DatabaseSync) {
+  readonly #lock: DataDirLock | undefined;
+
+  private constructor(db: DatabaseSync, lock?: DataDirLock) {
     this.db = db;
+    this.#lock = lock;
     const p = (sql: string) => db.prepare(sql);
     this.#q = {
       size: p('SELECT COALESCE(MAX(tree_size), 0) AS n FROM batches'),
@@ -151,7 +165,9 @@ export class LogDatabase {
     try {
       db = open(join(dataDir, DB_FILE), false);
     } catch (e) {
-      throw new Error(`cannot open database ${join(dataDir, DB_FILE)} (${(e as Error).message}); the service needs read and write access to its data directory ${dataDir} and the files in it, and an intact database (restore the data directory from a backup if it is damaged)`);
+      // SQLite says only "unable to open database file": say whether the directory is the reason
+      const dir = writableDirectory(dataDir);
+      throw new Error(`cannot open database ${join(dataDir, DB_FILE)} (${(e as Error).message}${dir === true ? '' : `; the data directory is not writable: ${dir}`}); the service needs read and write access to its data directory ${dataDir} and the files in it, and an intact database (restore the data directory from a backup if it is damaged)`);
     }
     const check = db.prepare('PRAGMA quick_check').get() as { quick_check: string };
     if (check.quick_check !== 'ok') {
@@ -168,7 +184,15 @@ export class LogDatabase {
       db.close();
       throw new Error(`database ${join(dataDir, DB_FILE)} is not writable (${(e as Error).message}); the service needs write access to its data directory ${dataDir} and the files in it`);
     }
-    return new LogDatabase(db);
+    // one writer per log, before anything is appended (or a key minted): a second would fork it
+    let lock: DataDirLock;
+    try {
+      lock = lockDataDir(dataDir);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new LogDatabase(db, lock);
   }
 
   static openReader(dataDir: string): LogDatabase {
@@ -177,6 +201,7 @@ export class LogDatabase {
 
   close(): void {
     this.db.close();
+    this.#lock?.release();
   }
 
   /** Leaves covered by committed batches (the published tree size). */

@@ -4,7 +4,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { lockDataDir } from './data-dir-lock.ts';
 import { loadServiceKeys } from './key-rotation.ts';
 import { TransparencyLog } from './log.ts';
 import { buildServer } from './server.ts';
@@ -75,25 +74,18 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
   const bodyLimit = o.bodyLimit ?? 2 * 1024 * 1024;
   const store = parseStore(o.store);
   if (store.kind === 'postgres') return startPostgresService({ ...o, logLine, bodyLimit, rate: o.rate ?? DEFAULT_RATE, burst: o.burst ?? DEFAULT_BURST }, store.url);
-  const dirLock = lockDataDir(o.dataDir);
   // The key is loaded (or, for an empty log only, created) once the log's size and head are known.
   let keyCreated = false;
-  let log: TransparencyLog;
-  try {
-    log = new TransparencyLog({
-      dataDir: o.dataDir,
-      serviceKey: (identity) => {
-        const k = loadServiceKeys(o.dataDir, identity);
-        keyCreated = k.created;
-        return { current: k.current, all: k.all };
-      },
-      iss: o.iss ?? '',
-      ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
-    });
-  } catch (e) {
-    dirLock.release();
-    throw e;
-  }
+  const log = new TransparencyLog({
+    dataDir: o.dataDir,
+    serviceKey: (identity) => {
+      const k = loadServiceKeys(o.dataDir, identity);
+      keyCreated = k.created;
+      return { current: k.current, all: k.all };
+    },
+    iss: o.iss ?? '',
+    ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
+  });
   const { serviceKey } = log;
   const rate = o.rate ?? DEFAULT_RATE;
   const burst = o.burst ?? DEFAULT_BURST;
@@ -139,7 +131,6 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
       await log.drain();
       await transparency.close();
       log.close();
-      dirLock.release();
     },
   };
 }

@@ -153,7 +153,7 @@ describe('disk full', () => {
   for (const c of cases) {
     it.skipIf(!c.enabled)(`${c.name}: only 201 or 503, and every 201 survives a move to a bigger disk`, async () => {
       const { dir, wrap } = c.setup();
-      const ts = await spawnService({ dataDir: dir, args: ['--policy', policyFile], ...(wrap ? { wrap } : {}) });
+      const ts = await spawnService({ dataDir: dir, args: ['--policy', policyFile, '--rate', '0'], ...(wrap ? { wrap } : {}) });
       let filled: Filled;
       let kid: string[];
       try {
@@ -255,7 +255,7 @@ describe('read-only data directory', () => {
 describe('corrupted database', () => {
   let clean: string;
   beforeAll(async () => {
-    const ts = await startService({ issuers: [publicKey(issuer)] });
+    const ts = await startService({ issuers: [publicKey(issuer)], args: ['--rate', '0'] });
     const statements = await generateStatements(issuerPem, 3000, `corrupt-${Date.now()}`);
     for (let i = 0; i < statements.length; i += 50) {
       const rs = await Promise.all(statements.slice(i, i + 50).map((s) => post(ts.url, s)));
