@@ -3,7 +3,7 @@
  * executor, as a pipeline of a project that includes it: issue (keyless, a GitLab-shaped identity
  * token from SIGSTORE_ID_TOKEN certified by the Fulcio double) → register → attach → verify against
  * the embedded Transparency Service. gitlab-ci-local (a dev dependency) copies the project with rsync,
- * which must be on the machine (Debian: apt-get install rsync).
+ * Debian's, installed when missing (test/helpers/debian-package.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -17,6 +17,7 @@ import { GITHUB_OIDC_ISSUER, signJwt } from '../../packages/core/test/helpers/oi
 import { REPO_ROOT } from '../helpers/action-runner.ts';
 import { scitt } from '../helpers/cli.ts';
 import { SCITT_MAIN, type ServiceProcess, startService } from '../helpers/transparency-service.ts';
+import { ensureDebianPackage } from '../helpers/debian-package.ts';
 
 const GITLAB_CI_LOCAL = process.env.GITLAB_CI_LOCAL ?? join(REPO_ROOT, 'node_modules/.bin/gitlab-ci-local');
 
@@ -36,7 +37,7 @@ describe('templates/scitt-release.yml under gitlab-ci-local (shell executor)', {
 
   beforeAll(async () => {
     expect(existsSync(GITLAB_CI_LOCAL), `gitlab-ci-local is not installed at ${GITLAB_CI_LOCAL}`).toBe(true);
-    expect(existsSync('/usr/bin/rsync') || existsSync('/bin/rsync'), 'gitlab-ci-local needs rsync: apt-get install rsync').toBe(true);
+    await ensureDebianPackage('/usr/bin/rsync', 'rsync'); // gitlab-ci-local copies the project with it
     fulcio = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: publicKey, ciIssuers: true });
     const root = mkdtempSync(join(tmpdir(), 'gitlab-component-'));
     const identity = { certificateIdentityRegexp: 'https://gitlab\\.com/acme/app//\\.gitlab-ci\\.yml@refs/heads/main', certOidcIssuer: GITLAB_ISSUER };

@@ -1,22 +1,18 @@
 /**
  * A real OCI registry for storage tests and the storage benchmark: Debian's `docker-registry`
- * (CNCF Distribution 2.8), installed with apt-get when missing — once, under a lock shared by
- * parallel test workers — and started per test file on 127.0.0.1 with a free port, filesystem
+ * (CNCF Distribution 2.8), installed when missing (test/helpers/debian-package.ts) and started per test file on 127.0.0.1 with a free port, filesystem
  * storage in a temporary directory and deletes enabled. Optional auth: htpasswd (Basic) or token
  * (Bearer, see storage-token-server.ts). Failing to install or start is an error that says why;
  * the tests that need the registry never skip.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { ensureDebianPackage } from '../../../../test/helpers/debian-package.ts';
 
 const DOCKER_REGISTRY = '/usr/bin/docker-registry';
-const INSTALL_LOCK = join(tmpdir(), 'scitt-actions-docker-registry-install.lock');
-const run = promisify(execFile);
 
 /**
  * Bcrypt (cost 5) of the test password, as `htpasswd -B` writes it; made once with
@@ -26,41 +22,7 @@ export const TEST_USER = 'scitt';
 export const TEST_PASSWORD = 'scitt-test-password';
 const TEST_HTPASSWD = `${TEST_USER}:$2b$05$WVGlpDbdLz7g1sbF6kaZ1OjFrbH0psSjhccWhC11Rx9o8cb1VR9bW\n`;
 
-/** Installs Debian's docker-registry if /usr/bin/docker-registry is missing; idempotent across processes. */
-async function ensureDockerRegistry(): Promise<string> {
-  if (existsSync(DOCKER_REGISTRY)) return DOCKER_REGISTRY;
-  const deadline = Date.now() + 15 * 60_000;
-  for (;;) {
-    try {
-      await mkdir(INSTALL_LOCK);
-      break;
-    } catch {
-      if (existsSync(DOCKER_REGISTRY)) return DOCKER_REGISTRY;
-      const age = Date.now() - (await stat(INSTALL_LOCK).then((s) => s.mtimeMs, () => Date.now()));
-      if (age > 15 * 60_000) await rmdir(INSTALL_LOCK).catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`waited 15 minutes for another process installing docker-registry (lock ${INSTALL_LOCK})`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    if (!existsSync(DOCKER_REGISTRY)) {
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      try {
-        await run('apt-get', ['update'], { env, timeout: 10 * 60_000, maxBuffer: 64 << 20 });
-        await run('apt-get', ['install', '-y', '--no-install-recommends', 'docker-registry'], { env, timeout: 10 * 60_000, maxBuffer: 64 << 20 });
-      } catch (e) {
-        const err = e as Error & { stderr?: string };
-        throw new Error(
-          `${DOCKER_REGISTRY} is missing and installing Debian's docker-registry failed (apt-get update && apt-get install -y docker-registry, as root with access to the Debian mirrors): ${err.stderr?.trim().split('\n').slice(-3).join(' | ') || err.message}`,
-        );
-      }
-    }
-  } finally {
-    await rmdir(INSTALL_LOCK).catch(() => undefined);
-  }
-  if (!existsSync(DOCKER_REGISTRY)) throw new Error(`apt-get reported success but ${DOCKER_REGISTRY} does not exist`);
-  return DOCKER_REGISTRY;
-}
+const ensureDockerRegistry = () => ensureDebianPackage(DOCKER_REGISTRY, 'docker-registry');
 
 export type RegistryAuth = { htpasswd: true } | { token: { realm: string; service: string; issuer: string; rootCertBundle: string } };
 
