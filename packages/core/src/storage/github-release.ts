@@ -508,6 +508,7 @@ export class GitHubReleaseStore implements StatementStore {
     const found: DiscoveredStatement[] = [];
     const budget = new DiscoveryBudget(this.#limits);
     const seen = new Map<string, string>();
+    const byDigest = new Map<string, string>();
     // large statement assets one at a time, so what is in flight is one large body, not DISCOVERY_CONCURRENCY of them
     let queue: Promise<unknown> = Promise.resolve();
     const oneLarge = <T>(run: () => Promise<T>): Promise<T> => {
@@ -520,6 +521,11 @@ export class GitHubReleaseStore implements StatementStore {
         const source = { store: this.kind, location: a.browser_download_url, name: a.name };
         if (a.state !== 'uploaded') return void skipped.push({ source, code: 'ERR_STORAGE_INCOMPLETE', reason: `asset state is ${a.state}, not uploaded` });
         if (a.size > this.#limits.statementBytes) return void skipped.push({ source, code: 'ERR_STORAGE_LIMIT', reason: `${a.size} bytes exceed the ${this.#limits.statementBytes}-byte statement limit` });
+        // the same bytes under another name (GitHub's recorded digest says so) are not downloaded again
+        const recorded = a.digest?.toLowerCase();
+        const first = recorded && byDigest.get(recorded);
+        if (first) return void skipped.push({ source, code: 'ERR_STORAGE_DUPLICATE', reason: `the same bytes (${recorded}) as ${first}` });
+        if (recorded) byDigest.set(recorded, source.location);
         // reserved before the download starts: what is in flight and held stays within the budget
         if (!budget.reserve(a.size)) return void skipped.push({ source, ...budget.refusal(a.size) });
         const max = Math.min(a.size, this.#limits.statementBytes);
