@@ -6,6 +6,7 @@ import { type GateTargets, type IdentityInputs, type VerifyInputs, reportJson, r
 import { EXIT, UsageError, action } from '../run.ts';
 import { printJson, printable, readInput } from '../io.ts';
 import { sha256WithProgress } from '../progress.ts';
+import { createProgressRenderer } from '@scitt-actions/core/payload';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 import { addCiIdentityOptions, ciIdentityInputsOf } from '../identity-options.ts';
 import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
@@ -148,8 +149,19 @@ async function gate(o: VerifyFlags): Promise<void> {
   if (o.evidence !== undefined) throw new UsageError('--evidence is for one FILE; the gate fetches each statement\'s evidence with it: drop --evidence');
   if (o.receiptsOnly) throw new UsageError('the release gate verifies issuers: --receipts-only applies only to one FILE');
   const policy = await verifyPolicyFrom(inputsOf(o));
-  const targets: GateTargets = { paths: o.artifact.filter((a) => !isStoreLocation(a)), locations: o.artifact.filter(isStoreLocation), ...(o.checksums?.length ? { checksums: o.checksums } : {}) };
-  const report = await runGateOn(targets, policy, storageOptions(o));
+  const progress = createProgressRenderer({ json: Boolean(o.json), label: 'hashing the artifacts' });
+  const targets: GateTargets = {
+    paths: o.artifact.filter((a) => !isStoreLocation(a)),
+    locations: o.artifact.filter(isStoreLocation),
+    ...(o.checksums?.length ? { checksums: o.checksums } : {}),
+    onProgress: (p) => progress.update(p),
+  };
+  let report: GateReport;
+  try {
+    report = await runGateOn(targets, policy, storageOptions(o));
+  } finally {
+    progress.done();
+  }
   // With a trust state, the receipts of the verified statements must be consistent with the remembered trees.
   if (report.ok && wantsTrustState(o)) await enforceTrustStateOnTrees(report.artifacts.flatMap((a) => a.statements.filter((s) => s.result.ok).flatMap((s) => s.result.receipts?.receipts ?? [])), o);
   finish(o, report);

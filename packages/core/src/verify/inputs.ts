@@ -12,7 +12,7 @@ import { type CiIdentityInputs, ciIdentityPins, ciIdentityPolicy } from '../iden
 import { EVIDENCE_KINDS, type EvidenceKind } from '../payload/detect.ts';
 import { normaliseSha256 } from '../payload/purl.ts';
 import { resolveSubjectPaths } from '../payload/subjects.ts';
-import { sha256Files } from '../payload/hashing.ts';
+import { type ProgressCallback, sha256Files } from '../payload/hashing.ts';
 import { artifactRef } from '../storage/artifact.ts';
 import { FileStatementStore } from '../storage/files.ts';
 import { type StorageOptions, openStore, resolveArtifact } from '../storage/target.ts';
@@ -150,6 +150,8 @@ export interface GateTargets {
   locations?: readonly string[];
   /** sha256sum-format manifests shipped with the `paths` artifacts: one verified manifest covers every artifact it lists (verify/manifest.ts) */
   checksums?: readonly string[];
+  /** progress of hashing the files (a CLI draws it on a terminal) */
+  onProgress?: ProgressCallback;
 }
 
 interface GateGroup {
@@ -172,7 +174,7 @@ export async function gateTargets(t: GateTargets, storage: StorageOptions = {}):
   const files: GateArtifact[] = [];
   if (paths.length) {
     // each file is its own artifact, looked up beside itself: two files never share a verdict
-    for (const d of await sha256Files(await resolveSubjectPaths(paths))) files.push({ name: basename(d.path), sha256: d.sha256, path: d.path });
+    for (const d of await sha256Files(await resolveSubjectPaths(paths), t.onProgress ? { onProgress: t.onProgress } : {})) files.push({ name: basename(d.path), sha256: d.sha256, path: d.path });
   }
   const named = digests.map((d) => {
     const sha256 = normaliseSha256(d.digest);
