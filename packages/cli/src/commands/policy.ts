@@ -8,6 +8,7 @@ import { ScittError, publicKey } from '@scitt-actions/core';
 import { toJwk } from '@scitt-actions/core/cose';
 import { type IdentityPolicy, certificatesFromPem, fetchSigstoreTrustedRoot, pemTrustFromSigstoreTrustedRoot } from '@scitt-actions/core/identity';
 import { getPolicy, setPolicy } from '@scitt-actions/core/scrapi';
+import type { IdentityInputs } from '@scitt-actions/core/verify';
 import { parsePolicy } from '@scitt-actions/transparency-service';
 import { UsageError, action } from '../run.ts';
 import { isInlineContent, printJson, readInput, readKey, readPathOrContent, report, writeOutput } from '../io.ts';
@@ -20,21 +21,13 @@ interface TufFlags {
   tufCache?: string;
 }
 
-interface InitFlags extends TufFlags {
+type InitIdentity = Pick<IdentityInputs, 'repo' | 'owner' | 'signerWorkflow' | 'signerRepo' | 'sourceRef' | 'certOidcIssuer' | 'hostedRunnersOnly' | 'trustedRoot' | 'x509Roots' | 'insecureIgnoreSct'>;
+
+interface InitFlags extends TufFlags, InitIdentity {
   out?: string;
   issuerKey?: string[];
   iss?: string;
   keyless?: boolean;
-  repo?: string;
-  owner?: string;
-  signerWorkflow?: string;
-  signerRepo?: string;
-  sourceRef?: string;
-  certOidcIssuer?: string;
-  hostedRunnersOnly?: boolean;
-  trustedRoot?: string;
-  x509Roots?: string;
-  insecureIgnoreSct?: boolean;
   maxStatementBytes?: string;
   force?: boolean;
   json?: boolean;

@@ -1,7 +1,6 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { type GateReport, type VerificationResult, runGate, verifyTransparent } from '@scitt-actions/core';
-import { type CiIdentityInputs } from '@scitt-actions/core/identity';
 import { type GateTargets, type IdentityInputs, type VerifyInputs, reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
 import { EXIT, UsageError, action } from '../run.ts';
 import { printJson, printable, readInput } from '../io.ts';
@@ -11,7 +10,7 @@ import { type StorageFlags, addStorageOptions, storageOptions } from '../storage
 import { addCiIdentityOptions, ciIdentityInputsOf } from '../identity-options.ts';
 import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
 
-interface VerifyFlags extends StorageFlags, CiIdentityInputs, TrustStateFlags {
+interface VerifyFlags extends StorageFlags, IdentityInputs, TrustStateFlags {
   tsKeys: string[];
   require?: string;
   issuerKey?: string[];
@@ -22,18 +21,7 @@ interface VerifyFlags extends StorageFlags, CiIdentityInputs, TrustStateFlags {
   minReceipts: string;
   json?: boolean;
   checksums?: string[];
-  repo?: string;
-  owner?: string;
-  signerWorkflow?: string;
-  signerRepo?: string;
-  sourceRef?: string;
-  certOidcIssuer?: string;
-  hostedRunnersOnly?: boolean;
   denySelfHostedRunners?: boolean;
-  did?: string;
-  trustedRoot?: string;
-  x509Roots?: string;
-  insecureIgnoreSct?: boolean;
 }
 
 /** Identity policy flags named as `gh attestation verify` names them. */
