@@ -171,6 +171,10 @@ describe('a forked service', { timeout: 180_000 }, () => {
     expect(fork.stdout).toContain('"event":"fork"');
     expect(fork.stderr).toContain('[ERR_EQUIVOCATION]');
     expect(webhookEvents).toContainEqual(expect.objectContaining({ event: 'fork', origin: ORIGIN }));
+    // under --json the same event comes in the envelope every verb prints
+    const forkJson = await scitt(['monitor', '--url', b.url, '--log-key', vkey, '--state', state, '--once', '--json'], dir);
+    expect(forkJson.code).toBe(1);
+    expect(JSON.parse(forkJson.stdout.trim().split('\n').at(-1)!)).toMatchObject({ ok: false, command: 'monitor', result: { event: 'fork', origin: ORIGIN }, error: { code: 'ERR_EQUIVOCATION' } });
     // A again: still consistent with what it verified.
     expect((await scitt(['monitor', '--url', a.url, '--log-key', vkey, '--state', state, '--once'], dir)).code).toBe(0);
   });

@@ -74,6 +74,7 @@ const TABLE: Row[] = [
   R('serve', 'missing file', 2, 'ERR_IO', () => ['serve', '--policy', 'nope.json', '--data', join(dir, 'never')]),
   R('inspect', 'missing flag', 2, 'ERR_USAGE', () => ['inspect']),
   R('witness', 'missing flag', 2, 'ERR_USAGE', () => ['witness']),
+  R('witness', 'success', 0, undefined, () => ['witness', '--name', 'witness.example/w1', '--data', 'witness-state', '--print-key']),
   R('monitor', 'missing flag', 2, 'ERR_USAGE', () => ['monitor', '--url', dead]),
   R('inspect', 'missing file', 2, 'ERR_IO', () => ['inspect', 'nope.cose']),
 ];

@@ -17,6 +17,7 @@ import { parseStatementParts } from '@scitt-actions/core/receipt';
 import { CompactRange, TileReader, httpTileFetch } from '@scitt-actions/core/tiles';
 import { intOption } from '../numbers.ts';
 import { EXIT, UsageError, action } from '../run.ts';
+import { writeEnvelope } from '../output.ts';
 
 interface MonitorFlags {
   url: string;
@@ -27,6 +28,7 @@ interface MonitorFlags {
   webhook?: string;
   issuer?: string[];
   subjectDigest?: string[];
+  json?: boolean;
 }
 
 interface MonitorState {
@@ -70,8 +72,11 @@ function saveState(path: string, s: MonitorState): void {
   renameSync(tmp, path);
 }
 
-async function notify(webhook: string | undefined, event: Record<string, unknown>): Promise<void> {
-  process.stdout.write(`${JSON.stringify(event)}\n`);
+/** Each event is one line on stdout: the bare event, or under --json the envelope around it (a fork: ok false, ERR_EQUIVOCATION). */
+async function notify(webhook: string | undefined, event: Record<string, unknown>, json = false): Promise<void> {
+  if (!json) process.stdout.write(`${JSON.stringify(event)}\n`);
+  else if (event.event === 'fork') writeEnvelope({ ok: false, result: event, error: { code: 'ERR_EQUIVOCATION', message: 'the log forked: see result' } }, { oneLine: true });
+  else writeEnvelope({ ok: true, result: event }, { oneLine: true });
   if (!webhook) return;
   try {
     const r = await fetch(webhook, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(event), redirect: 'error', signal: AbortSignal.timeout(10_000) });
@@ -112,7 +117,7 @@ async function round(o: MonitorFlags, reader: TileReader): Promise<'ok' | 'fork'
       why,
       remembered: { size: state!.size, root: state!.root, checkpoint: state!.checkpoint },
       presented: { size: cp.size, root: b64(cp.root), checkpoint: note },
-    });
+    }, o.json);
     return 'fork' as const;
   };
   if (state && cp.size < state.size) {
@@ -138,7 +143,7 @@ async function round(o: MonitorFlags, reader: TileReader): Promise<'ok' | 'fork'
       if (watchedIss.size || watchedDigests.size) {
         const d = describeEntry(entries[k]!);
         const digestHit = [...watchedDigests].some((h) => d.payloadHex === h || (d.sub ?? '').toLowerCase().includes(h));
-        if ((d.iss && watchedIss.has(d.iss)) || digestHit) await notify(o.webhook, { event: 'entry', origin: cp.origin, leafIndex: index, ...d });
+        if ((d.iss && watchedIss.has(d.iss)) || digestHit) await notify(o.webhook, { event: 'entry', origin: cp.origin, leafIndex: index, ...d }, o.json);
       }
     }
   }
@@ -163,6 +168,7 @@ export function registerMonitor(program: Command): void {
     .option('--webhook <URL>', 'POST each event (fork, watched entry) here as JSON')
     .option('--issuer <ISS>', 'report new entries by this issuer (CWT iss) (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--subject-digest <HEX>', 'report new entries about this SHA-256 digest (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--json', 'each event as the JSON envelope, one line each (a fork: ok false, ERR_EQUIVOCATION)')
     .action(
       action('verify', async (o: MonitorFlags) => {
         const interval = intOption('--interval', o.interval, { min: 1, unit: 'seconds' });

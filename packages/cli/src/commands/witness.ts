@@ -8,6 +8,7 @@ import { ScittError } from '@scitt-actions/core';
 import { startWitness, stderrLog, witnessCosigner } from '@scitt-actions/transparency-service';
 import { intOption } from '../numbers.ts';
 import { UsageError, action } from '../run.ts';
+import { writeEnvelope } from '../output.ts';
 
 interface WitnessFlags {
   name: string;
@@ -18,6 +19,7 @@ interface WitnessFlags {
   port: string;
   prefix: string;
   printKey?: boolean;
+  json?: boolean;
 }
 
 function logKeys(o: WitnessFlags): string[] {
@@ -44,10 +46,13 @@ export function registerWitness(program: Command): void {
     .option('--port <PORT>', 'port (0 picks a free one)', '0')
     .option('--prefix <PATH>', 'submission prefix: add-checkpoint is served at <PATH>/add-checkpoint', '')
     .option('--print-key', 'print the cosigner verifier key (creating the key if needed) and exit')
+    .option('--json', 'print {url, verifierKey} (or {verifierKey}) as the JSON envelope, on one line')
     .action(
       action('operate', async (o: WitnessFlags) => {
         if (o.printKey) {
-          process.stdout.write(`${witnessCosigner(o.data, o.name).verifierKey}\n`);
+          const verifierKey = witnessCosigner(o.data, o.name).verifierKey;
+          if (o.json) writeEnvelope({ ok: true, result: { verifierKey } }, { oneLine: true });
+          else process.stdout.write(`${verifierKey}\n`);
           return;
         }
         const logs = logKeys(o);
@@ -55,7 +60,9 @@ export function registerWitness(program: Command): void {
         const port = intOption('--port', o.port, { max: 65535 });
         if (o.prefix && !o.prefix.startsWith('/')) throw new UsageError(`--prefix must start with "/", got ${o.prefix}`);
         const w = await startWitness({ dataDir: o.data, name: o.name, logs, host: o.host, port, prefix: o.prefix, logLine: stderrLog });
-        process.stdout.write(`${w.url}\n${w.verifierKey}\n`);
+        // the first stdout line is read as the witness starts: one line either way
+        if (o.json) writeEnvelope({ ok: true, result: { url: w.url, verifierKey: w.verifierKey } }, { oneLine: true });
+        else process.stdout.write(`${w.url}\n${w.verifierKey}\n`);
         stderrLog({ level: 'info', msg: 'witness started', url: w.url, key: w.verifierKey, logs: logs.map((k) => k.split('+')[0]) });
         const stop = (signal: string) => {
           stderrLog({ level: 'info', msg: `${signal}: shutting down` });
