@@ -28,12 +28,17 @@ export function useProxyFromEnvironment(env: NodeJS.ProcessEnv = process.env): P
   const proxy = [https, plain].filter(Boolean).join(' ');
   if (applied === key) return { proxy, ...(noProxy ? { noProxy } : {}) };
   // NODE_USE_ENV_PROXY=1 (or --use-env-proxy) already made Node do this at start
-  if (env.NODE_USE_ENV_PROXY !== '1' && typeof http.setGlobalProxyFromEnv === 'function') {
-    http.setGlobalProxyFromEnv({
-      ...(https ? { HTTPS_PROXY: https } : {}),
-      ...(plain ? { HTTP_PROXY: plain } : {}),
-      ...(noProxy ? { NO_PROXY: noProxy } : {}),
-    });
+  if (env.NODE_USE_ENV_PROXY !== '1') {
+    if (typeof http.setGlobalProxyFromEnv === 'function') {
+      http.setGlobalProxyFromEnv({
+        ...(https ? { HTTPS_PROXY: https } : {}),
+        ...(plain ? { HTTP_PROXY: plain } : {}),
+        ...(noProxy ? { NO_PROXY: noProxy } : {}),
+      });
+    } else {
+      // never ignored silently: an older Node applies the variables only when told so at start
+      process.emitWarning(`a proxy is configured (${proxy}) but Node ${process.version} cannot apply it from here: run with NODE_USE_ENV_PROXY=1 (Node >= 22.21) or on Node >= 24.14`, { code: 'SCITT_PROXY_UNSUPPORTED' });
+    }
   }
   applied = key;
   return { proxy, ...(noProxy ? { noProxy } : {}) };
