@@ -99,7 +99,8 @@ const HEAD: (keyof SummaryRow)[] = ['subject', 'digest', 'evidence', 'issuer', '
 export async function writeSummary(title: string, rows: SummaryRow[], notes: string[] = []): Promise<void> {
   if (!boolInput('show-summary', true)) return;
   // every cell and note is escaped: they quote statements and stores, which anyone can write
-  const s = core.summary.addHeading(summaryText(title), 3);
+  // the title is the action's own words: only HTML is neutralised, so it reads as written
+  const s = core.summary.addHeading(oneLine(title).replace(/[&<>"]/g, (c) => HTML_ESCAPES[c]!), 3);
   s.addTable([HEAD.map((h) => ({ data: h, header: true })), ...rows.map((r) => HEAD.map((h) => (r[h] ? summaryText(r[h]) : '—')))]);
   for (const n of notes) s.addRaw(`\n${summaryText(n)}\n`);
   await s.write();

@@ -58774,12 +58774,16 @@ function useProxyFromEnvironment(env = process.env) {
   const key = JSON.stringify([https, plain, noProxy]);
   const proxy = [https, plain].filter(Boolean).join(" ");
   if (applied === key) return { proxy, ...noProxy ? { noProxy } : {} };
-  if (env.NODE_USE_ENV_PROXY !== "1" && typeof http.setGlobalProxyFromEnv === "function") {
-    http.setGlobalProxyFromEnv({
-      ...https ? { HTTPS_PROXY: https } : {},
-      ...plain ? { HTTP_PROXY: plain } : {},
-      ...noProxy ? { NO_PROXY: noProxy } : {}
-    });
+  if (env.NODE_USE_ENV_PROXY !== "1") {
+    if (typeof http.setGlobalProxyFromEnv === "function") {
+      http.setGlobalProxyFromEnv({
+        ...https ? { HTTPS_PROXY: https } : {},
+        ...plain ? { HTTP_PROXY: plain } : {},
+        ...noProxy ? { NO_PROXY: noProxy } : {}
+      });
+    } else {
+      process.emitWarning(`a proxy is configured (${proxy}) but Node ${process.version} cannot apply it from here: run with NODE_USE_ENV_PROXY=1 (Node >= 22.21) or on Node >= 24.14`, { code: "SCITT_PROXY_UNSUPPORTED" });
+    }
   }
   applied = key;
   return { proxy, ...noProxy ? { noProxy } : {} };
@@ -60345,7 +60349,7 @@ async function runAction(name, fn) {
 var HEAD = ["subject", "digest", "evidence", "issuer", "service", "entry", "registered", "verdict"];
 async function writeSummary(title, rows, notes = []) {
   if (!boolInput("show-summary", true)) return;
-  const s = summary.addHeading(summaryText(title), 3);
+  const s = summary.addHeading(oneLine(title).replace(/[&<>"]/g, (c) => HTML_ESCAPES[c]), 3);
   s.addTable([HEAD.map((h) => ({ data: h, header: true })), ...rows.map((r) => HEAD.map((h) => r[h] ? summaryText(r[h]) : "\u2014"))]);
   for (const n of notes) s.addRaw(`
 ${summaryText(n)}
