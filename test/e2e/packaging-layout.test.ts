@@ -18,8 +18,8 @@ const files = (dir: string, test: (f: string) => boolean): string[] =>
 /** The packages a TypeScript file imports (static, type-only, side-effect and dynamic), by package name. */
 export function importedPackages(source: string): Set<string> {
   const names = new Set<string>();
-  for (const m of source.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]/gm)) {
-    const spec = m[1] ?? m[2] ?? m[3]!;
+  for (const m of source.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+    const spec = m[1] ?? m[2] ?? m[3] ?? m[4]!;
     if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec)) continue;
     names.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
   }
@@ -36,7 +36,7 @@ describe('dependencies', () => {
   for (const pkg of PACKAGES) {
     it(`${pkg} declares exactly the packages its sources import, at exact versions`, () => {
       const manifest = JSON.parse(readFileSync(join(ROOT, pkg, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-      const sources = pkg === 'actions' ? readdirSync(join(ROOT, pkg)).flatMap((a) => files(join(ROOT, pkg, a, 'src'), (f) => f.endsWith('.ts'))) : files(join(ROOT, pkg, 'src'), (f) => f.endsWith('.ts'));
+      const sources = pkg === 'actions' ? readdirSync(join(ROOT, pkg)).flatMap((a) => files(join(ROOT, pkg, a, 'src'), (f) => f.endsWith('.ts'))) : files(join(ROOT, pkg, 'src'), (f) => f.endsWith('.ts') || f.endsWith('.cjs'));
       const imported = new Set<string>();
       for (const f of sources) for (const n of importedPackages(readFileSync(f, 'utf8'))) imported.add(n);
       const declared = Object.keys(manifest.dependencies ?? {});

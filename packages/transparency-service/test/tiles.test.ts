@@ -32,7 +32,7 @@ describe('checkpoints and tiles served by the service', () => {
   let ts: ServiceProcess;
   const tilesDir = mkdtempSync(join(tmpdir(), 'scitt-tiles-'));
   beforeAll(async () => {
-    ts = await startService({ issuers: [publicKey(issuer)], args: ['--tiles-dir', tilesDir, '--origin', 'ts.example/log'] });
+    ts = await startService({ issuers: [publicKey(issuer)], args: ['--tiles-dir', tilesDir, '--origin', 'ts.example/log', '--rate', '0'] });
   });
   afterAll(async () => {
     expect(await ts.stop()).toBe(0);
