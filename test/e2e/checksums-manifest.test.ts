@@ -4,7 +4,7 @@
  * --checksums` and the verify-gate action's checksums input. No subject cap is hit on the way
  * (provenance about all 5,000). A changed artifact and an unlisted one are refused.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,5 +111,16 @@ describe(`a release of ${N} artifacts through one verified checksums manifest`, 
       ['SHA256SUMS', false, null],
       ['a.bin', false, null],
     ]);
+  });
+
+  it('a manifest that is a FIFO is refused at once (exit 2), never waited on', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'manifest-fifo-'));
+    mkdirSync(join(d, 'dist'));
+    writeFileSync(join(d, 'dist', 'a.bin'), 'a\n');
+    execFileSync('mkfifo', [join(d, 'dist', 'SHA256SUMS')]);
+    cpSync(join(ws, 'issuer.pub.pem'), join(d, 'issuer.pub.pem'));
+    const r = await scittBig(['verify', '--artifact', 'dist/*.bin', '--checksums', 'dist/SHA256SUMS', '--ts-keys', ts.url, '--issuer-key', 'issuer.pub.pem'], d);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/checksums manifest .*SHA256SUMS is a FIFO \(named pipe\), not a regular file.*\[ERR_USAGE\]/);
   });
 });

@@ -5,7 +5,6 @@
  * digest we computed of its bytes are listed in a manifest that passed, shipped with it. An artifact a
  * verified manifest lists with other bytes is refused, never looked up elsewhere.
  */
-import { open } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { ScittError } from '../errors.ts';
 import { parseChecksums } from '../payload/checksums.ts';
@@ -13,6 +12,7 @@ import { sha256Files, sha256Hex } from '../payload/hashing.ts';
 import { resolveSubjectPaths } from '../payload/subjects.ts';
 import { artifactRef } from '../storage/artifact.ts';
 import { FileStatementStore } from '../storage/files.ts';
+import { readRegular } from '../storage/local-read.ts';
 import { type ArtifactVerdict, type GateArtifact, type GatePolicy, type GateReport, asDiscovered, runGate } from './gate.ts';
 
 /** A manifest larger than this is refused: 64 MiB is some 700,000 sha256sum lines. */
@@ -24,24 +24,17 @@ interface Listed {
   line: number;
 }
 
-/** Reads the manifest once, bounded; the digest gated and the entries trusted come from the same bytes. */
+/**
+ * Reads the manifest once, bounded, as a regular file opened without blocking (a FIFO never hangs the
+ * gate); the digest gated and the entries trusted come from the same bytes. Not there: ERR_IO; not a
+ * regular file or too large: a usage error, both exit 2.
+ */
 async function readManifest(path: string): Promise<Uint8Array> {
-  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new ScittError('ERR_IO', `cannot read checksums manifest ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  });
   try {
-    const { size } = await fh.stat();
-    if (size > MAX_MANIFEST_BYTES) throw new ScittError('ERR_USAGE', `checksums manifest ${path} is ${size} bytes; the gate reads manifests up to ${MAX_MANIFEST_BYTES}`);
-    const buf = new Uint8Array(size);
-    let off = 0;
-    while (off < size) {
-      const { bytesRead } = await fh.read(buf, off, size - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    return buf.subarray(0, off);
-  } finally {
-    await fh.close();
+    return await readRegular(path, { what: 'checksums manifest', maxBytes: MAX_MANIFEST_BYTES, noFollow: false });
+  } catch (e) {
+    const code = (e as ScittError).code;
+    throw new ScittError(code === 'ERR_STORAGE_NOT_FOUND' || code === 'ERR_IO' ? 'ERR_IO' : 'ERR_USAGE', (e as Error).message, { cause: e });
   }
 }
 
