@@ -41,32 +41,42 @@ export function writePolicy(dir: string, issuers: CoseKey[], extra: Record<strin
   return path;
 }
 
-export async function startService(o: StartOptions = {}): Promise<ServiceProcess> {
-  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'scitt-ts-'));
-  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, ...(o.args ?? [])];
-  if (o.issuers) args.push('--policy', writePolicy(dataDir, o.issuers));
+/** A `scitt` verb running as a child process, once it has printed its first `lines` stdout lines. */
+export interface ScittChild {
+  lines: string[];
+  proc: ChildProcessWithoutNullStreams;
+  /** everything it wrote on stderr (structured log lines) */
+  stderr: () => string;
+  /** SIGTERM and wait; resolves with the exit code */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait */
+  kill(): Promise<void>;
+}
+
+/** Spawns `scitt ARGS` (under an optional command prefix) and waits up to 20 s for its first stdout lines. */
+export async function spawnScitt(args: string[], o: { env?: Record<string, string>; wrap?: string[]; lines?: number } = {}): Promise<ScittChild> {
+  const want = o.lines ?? 1;
   const [cmd, ...rest] = [...(o.wrap ?? []), process.execPath, SCITT_MAIN, ...args];
   const proc = spawn(cmd!, rest, { env: { ...process.env, ...o.env }, stdio: 'pipe' });
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
-  const url = await new Promise<string>((res, rej) => {
+  const lines = await new Promise<string[]>((res, rej) => {
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
+      const complete = out.split('\n').slice(0, -1);
+      if (complete.length >= want) {
         proc.stdout.off('data', onData);
-        res(out.slice(0, nl).trim());
+        res(complete.slice(0, want).map((l) => l.trim()));
       }
     };
     proc.stdout.on('data', onData);
-    void exited.then((code) => rej(new Error(`scitt serve exited (${code}) before printing its URL:\n${err}`)));
-    setTimeout(() => rej(new Error(`scitt serve printed no URL within 20 s:\n${err}`)), 20_000).unref();
+    void exited.then((code) => rej(new Error(`scitt ${args[0]} exited (${code}) before printing its URL:\n${err}`)));
+    setTimeout(() => rej(new Error(`scitt ${args[0]} printed no URL within 20 s:\n${err}`)), 20_000).unref();
   });
   return {
-    url,
-    dataDir,
+    lines,
     proc,
     stderr: () => err,
     async stop() {
@@ -78,4 +88,12 @@ export async function startService(o: StartOptions = {}): Promise<ServiceProcess
       await exited;
     },
   };
+}
+
+export async function startService(o: StartOptions = {}): Promise<ServiceProcess> {
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'scitt-ts-'));
+  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, ...(o.args ?? [])];
+  if (o.issuers) args.push('--policy', writePolicy(dataDir, o.issuers));
+  const { lines, ...child } = await spawnScitt(args, { ...(o.env ? { env: o.env } : {}), ...(o.wrap ? { wrap: o.wrap } : {}) });
+  return { url: lines[0]!, dataDir, ...child };
 }
