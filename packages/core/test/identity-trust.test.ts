@@ -45,7 +45,7 @@ describe('Sigstore trusted root', () => {
     );
     expect(e).toBeInstanceOf(IdentityError);
     expect((e as IdentityError).code).toBe('ERR_TRUST_ROOT');
-    expect((e as IdentityError).message).toContain('pass a trusted_root.json file instead');
+    expect((e as IdentityError).message).toContain('offline, pass a trusted_root.json file');
     copyFileSync(tuf.rootPath, opts.rootPath);
     const again = await sigstoreTrust(opts);
     expect(again.authorities).toHaveLength(2);

@@ -6,7 +6,7 @@
 import { type KeyObject, createHash, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { IdentityError } from '../errors.ts';
-import { useProxyFromEnvironment } from '../http-proxy.ts';
+import { type SigstoreTufOptions, fetchTrustedRootText } from './tuf.ts';
 import { type Certificate, X509_LIMITS, certificatesFromPem, nameDer, parseCertificate, sameBytes } from './certificate.ts';
 
 /**
@@ -230,16 +230,7 @@ export async function trustFromTrustedRootFile(path: string): Promise<TrustStore
   return trustFromSigstoreTrustedRoot(bytes);
 }
 
-export interface SigstoreTufOptions {
-  /** TUF mirror; default the Sigstore public-good CDN */
-  mirrorURL?: string;
-  /** TUF metadata cache directory; default @sigstore/tuf's per-user data directory */
-  cachePath?: string;
-  /** initial root.json for a mirror that @sigstore/tuf has no seed for */
-  rootPath?: string;
-  /** use cached metadata without contacting the mirror */
-  forceCache?: boolean;
-}
+export type { SigstoreTufOptions } from './tuf.ts';
 
 const tufCache = new Map<string, Promise<TrustStore>>();
 
@@ -253,27 +244,7 @@ export function sigstoreTrust(options: SigstoreTufOptions & { trustedRootPath?: 
   const key = JSON.stringify([options.mirrorURL, options.cachePath, options.rootPath, options.forceCache]);
   let p = tufCache.get(key);
   if (!p) {
-    p = (async () => {
-      try {
-        // loaded on first use: only keyless verification without a --trusted-root file reads the TUF repository
-        const { initTUF } = await import('@sigstore/tuf');
-        useProxyFromEnvironment(); // the TUF mirror (http-proxy.ts)
-        const tuf = await initTUF({
-          ...(options.mirrorURL !== undefined ? { mirrorURL: options.mirrorURL } : {}),
-          ...(options.cachePath !== undefined ? { cachePath: options.cachePath } : {}),
-          ...(options.rootPath !== undefined ? { rootPath: options.rootPath } : {}),
-          ...(options.forceCache !== undefined ? { forceCache: options.forceCache } : {}),
-        });
-        return trustFromSigstoreTrustedRoot(await tuf.getTarget('trusted_root.json'));
-      } catch (e) {
-        if (e instanceof IdentityError) throw e;
-        throw new IdentityError(
-          'ERR_TRUST_ROOT',
-          `cannot fetch the Sigstore trusted root through TUF (${options.mirrorURL ?? 'public-good mirror'}): ${(e as Error).message}; offline, pass a trusted_root.json file instead`,
-          { cause: e },
-        );
-      }
-    })();
+    p = fetchTrustedRootText(options).then(trustFromSigstoreTrustedRoot);
     p.catch(() => tufCache.delete(key));
     tufCache.set(key, p);
   }

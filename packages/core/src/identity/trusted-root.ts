@@ -4,33 +4,16 @@
  * Fulcio's root and intermediate certificates, and its CT logs' keys, so nobody copies PEM by hand.
  */
 import { IdentityError } from '../errors.ts';
-import { useProxyFromEnvironment } from '../http-proxy.ts';
 import { certificateToPem } from './certificate.ts';
-import { type SigstoreTufOptions, trustFromSigstoreTrustedRoot } from './trust.ts';
+import { trustFromSigstoreTrustedRoot } from './trust.ts';
+import { type SigstoreTufOptions, fetchTrustedRootText } from './tuf.ts';
 
 /**
  * trusted_root.json fetched and verified through TUF (the public-good mirror, or `mirrorURL` with its
  * initial `rootPath`), checked to be a usable trusted root before it is handed back, byte for byte.
  */
 export async function fetchSigstoreTrustedRoot(options: SigstoreTufOptions = {}): Promise<string> {
-  let text: string;
-  try {
-    const { initTUF } = await import('@sigstore/tuf');
-    useProxyFromEnvironment(); // the TUF mirror (http-proxy.ts)
-    const tuf = await initTUF({
-      ...(options.mirrorURL !== undefined ? { mirrorURL: options.mirrorURL } : {}),
-      ...(options.cachePath !== undefined ? { cachePath: options.cachePath } : {}),
-      ...(options.rootPath !== undefined ? { rootPath: options.rootPath } : {}),
-      ...(options.forceCache !== undefined ? { forceCache: options.forceCache } : {}),
-    });
-    text = await tuf.getTarget('trusted_root.json');
-  } catch (e) {
-    throw new IdentityError(
-      'ERR_TRUST_ROOT',
-      `cannot fetch the Sigstore trusted root through TUF (${options.mirrorURL ?? 'public-good mirror'}): ${(e as Error).message}; behind a proxy set HTTPS_PROXY, or copy a trusted_root.json from a machine that can reach it`,
-      { cause: e },
-    );
-  }
+  const text = await fetchTrustedRootText(options);
   trustFromSigstoreTrustedRoot(text); // refuse to write what verification would refuse to read
   return text;
 }
