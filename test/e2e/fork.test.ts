@@ -15,11 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachReceipts, generateKey, publicKey, toPem } from '@scitt-actions/core';
+import { ed25519Cosigner, generateEd25519Seed } from '@scitt-actions/core/checkpoint';
 import { keySigner, thumbprint } from '@scitt-actions/core/cose';
 import { createSignedStatement } from '@scitt-actions/core/statement';
 import { runBundledAction } from '../helpers/action-runner.ts';
 import { scitt } from '../helpers/cli.ts';
 import { type ServiceProcess, startService } from '../helpers/transparency-service.ts';
+import { registerForReceipt } from '../helpers/ts-tools.ts';
 import { type WitnessProcess, startWitnessProcess } from '../helpers/witness-process.ts';
 
 const issuer = generateKey('P-256');
@@ -29,10 +31,8 @@ const dir = mkdtempSync(join(tmpdir(), 'scitt-fork-'));
 
 async function transparent(ts: ServiceProcess, name: string): Promise<string> {
   const s = await createSignedStatement({ payload: Buffer.from(`{"release":"${name}"}`), contentType: 'application/json', signer: keySigner(issuer), iss: 'https://issuer.example', sub: `pkg:generic/${name}@1`, kid: thumbprint(issuer) });
-  const r = await fetch(`${ts.url}/entries`, { method: 'POST', body: s, headers: { 'Content-Type': 'application/cose' } });
-  expect(r.status).toBe(201);
   const path = join(dir, `${name}.scitt`);
-  writeFileSync(path, attachReceipts(s, [new Uint8Array(await r.arrayBuffer())]));
+  writeFileSync(path, attachReceipts(s, [await registerForReceipt(ts.url, s)]));
   return path;
 }
 
@@ -179,7 +179,7 @@ describe('a forked service', { timeout: 180_000 }, () => {
     expect((await scitt(['monitor', '--url', a.url, '--log-key', vkey, '--state', state, '--once'], dir)).code).toBe(0);
   });
 
-  it('the verify-gate action with a trust state passes the release on A, then refuses it on B', async () => {
+  it('the verify-gate action with a trust state, or a witness quorum, passes the release on A and refuses it on B; so does the artifact gate', async () => {
     // One artifact, one statement about it, registered on each fork; each workspace holds one Transparent Statement.
     writeFileSync(join(dir, 'issuer.pem'), toPem(issuer, { includePrivate: true }));
     writeFileSync(join(dir, 'issuer.pub.pem'), toPem(publicKey(issuer)));
@@ -206,5 +206,29 @@ describe('a forked service', { timeout: 180_000 }, () => {
     expect(onBGate.code).not.toBe(0);
     expect(onBGate.errors.join('\n')).toContain('[ERR_EQUIVOCATION]');
     expect(onBGate.errors.join('\n')).toContain(remembered);
+
+    // A witness quorum, without a state: the action and the artifact gate accept A's release only.
+    const gate = { 'subject-path': 'app.tar', 'transparency-service-keys': 'keys.cbor', 'issuer-key': 'issuer.pub.pem', 'min-witnesses': '1', 'log-key': vkey, 'witness-keys': w.key };
+    const quorumA = await runBundledAction('verify-gate', { ...gate, 'log-url': a.url }, { workspace: join(dir, 'ws-a') });
+    expect(quorumA.code, quorumA.stdout).toBe(0);
+    const quorumB = await runBundledAction('verify-gate', { ...gate, 'log-url': b.url }, { workspace: join(dir, 'ws-b') });
+    expect(quorumB.code).not.toBe(0);
+    expect(quorumB.errors.join('\n')).toContain('[ERR_WITNESS_QUORUM]');
+    const cli = (ws: string, url: string, ...extra: string[]) =>
+      scitt(['verify', '--artifact', join(dir, ws, 'app.tar'), '--ts-keys', keys, '--issuer-key', join(dir, 'issuer.pub.pem'), '--log-url', url, '--min-witnesses', '1', '--log-key', vkey, ...extra], dir);
+    const cliA = await cli('ws-a', a.url, '--witness-key', w.key);
+    expect(cliA.code, cliA.stderr).toBe(0);
+    expect(cliA.stdout).toContain('RELEASE GATE PASSED');
+    // B's own checkpoint carries no cosignature; A's cosigned checkpoint is not consistent with B's receipt.
+    const cliB = await cli('ws-b', b.url, '--witness-key', w.key);
+    expect([cliB.code, cliB.stderr]).toEqual([1, expect.stringContaining('[ERR_WITNESS_QUORUM]')]);
+    const cliBonA = await cli('ws-b', a.url, '--witness-key', w.key);
+    expect([cliBonA.code, cliBonA.stderr]).toEqual([1, expect.stringContaining('[ERR_EQUIVOCATION]')]);
+    // A cosignature by a witness that is not named does not count, and is named in the refusal.
+    const stranger = ed25519Cosigner('witness.example/stranger', generateEd25519Seed()).verifierKey;
+    const unnamed = await cli('ws-a', a.url, '--witness-key', stranger);
+    expect([unnamed.code, unnamed.stderr]).toEqual([1, expect.stringMatching(/0 valid cosignature.*also signed by witness\.example\/w1\+[0-9a-f]{8}, not named witnesses.*\[ERR_WITNESS_QUORUM\]/)]);
+    // A quorum the named witnesses cannot meet is a usage error.
+    expect((await cli('ws-a', a.url, '--witness-key', w.key, '--min-witnesses', '2')).code).toBe(2);
   });
 });

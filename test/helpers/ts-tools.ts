@@ -169,3 +169,18 @@ export function monitor(pid: number, url: string, everyMs = 250): { stop(): Prom
     },
   };
 }
+
+/**
+ * POST /entries and the receipt, as a SCRAPI client gets it: a 201's body, or after a 303 (the batch
+ * took longer than --sync-wait, as on a loaded machine) the entry polled until it is committed.
+ */
+export async function registerForReceipt(url: string, statement: Uint8Array): Promise<Uint8Array> {
+  let r = await fetch(`${url}/entries`, { method: 'POST', body: statement, headers: { 'Content-Type': 'application/cose' }, redirect: 'manual' });
+  for (let i = 0; (r.status === 303 || r.status === 302) && i < 1200; i++) {
+    await r.arrayBuffer();
+    await new Promise((res) => setTimeout(res, 50));
+    r = await fetch(new URL(r.headers.get('location')!, url), { redirect: 'manual' });
+  }
+  if (r.status !== 201 && r.status !== 200) throw new Error(`registration answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
+  return new Uint8Array(await r.arrayBuffer());
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type GateReport } from '@scitt-actions/core';
 import { ciIdentityInputsFrom } from '@scitt-actions/core/identity';
 import { reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
-import { checkTreesWithStateFile, verifiedTreesOf } from '@scitt-actions/core/checkpoint';
+import { checkTreesWithTrustPolicy, verifiedTreesOf } from '@scitt-actions/core/checkpoint';
 import { InputError, annotate, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions } from '../../_shared/src/stores.ts';
 
@@ -28,9 +28,22 @@ function rows(report: GateReport): SummaryRow[] {
   });
 }
 
+/** min-witnesses and its keys (k 0: no quorum); the keys are required with it and refused without it. */
+function witnessQuorum(): { minWitnesses: number; logKeys: string[]; witnessKeys: string[] } {
+  const v = optionalInput('min-witnesses');
+  const minWitnesses = v === undefined ? 0 : /^[0-9]{1,3}$/.test(v) ? Number(v) : NaN;
+  if (Number.isNaN(minWitnesses)) throw new InputError(`min-witnesses must be a whole number, got "${v}"`);
+  const logKeys = listInput('log-key');
+  const witnessKeys = listInput('witness-keys');
+  if (minWitnesses > 0 && (!logKeys.length || !witnessKeys.length)) throw new InputError("min-witnesses needs the service's log-key and the witnesses' witness-keys");
+  if (minWitnesses === 0 && (logKeys.length || witnessKeys.length)) throw new InputError('log-key and witness-keys apply with min-witnesses: set it, or drop them');
+  return { minWitnesses, logKeys, witnessKeys };
+}
+
 void runAction('verify-gate', async () => {
   const mode = core.getInput('mode') || 'enforce';
   if (mode !== 'enforce' && mode !== 'audit') throw new InputError(`mode must be enforce or audit, got "${mode}"`);
+  const quorum = witnessQuorum();
   const digest = optionalInput('subject-digest');
   const name = optionalInput('subject-name');
   if (!!digest !== !!name) throw new InputError('subject-digest and subject-name go together');
@@ -72,9 +85,12 @@ void runAction('verify-gate', async () => {
   const reportPath = optionalInput('report-path') ?? join(process.env.RUNNER_TEMP ?? '.', 'scitt-gate-report.json');
   await writeFile(reportPath, reportJson(report));
   // With a trust state (a file the workflow keeps: cached or committed), the receipts must be consistent
-  // with the trees it remembers; a fork fails the step with ERR_EQUIVOCATION whatever the mode.
+  // with the trees it remembers; with min-witnesses, with a checkpoint K named witnesses cosigned.
+  // A fork or a missing quorum fails the step whatever the mode.
   const trustState = optionalInput('trust-state');
-  if (trustState && report.ok) await checkTreesWithStateFile(verifiedTreesOf(report), { statePath: trustState, logUrl: optionalInput('log-url'), tiles: optionalInput('tiles') });
+  if ((trustState || quorum.minWitnesses) && report.ok) {
+    await checkTreesWithTrustPolicy(verifiedTreesOf(report), { statePath: trustState, logUrl: optionalInput('log-url'), tiles: optionalInput('tiles'), ...(quorum.minWitnesses ? quorum : {}) });
+  }
   core.setOutput('verified', String(report.ok));
   core.setOutput('report-path', reportPath);
   for (const a of report.artifacts) {

@@ -16,7 +16,7 @@ import { statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
 import { createSignedStatement } from '@scitt-actions/core/statement';
 import { c2spVerifier, runC2spVerifier } from '../../../test/helpers/c2sp-go.ts';
 import { type ServiceProcess, startService } from '../../../test/helpers/transparency-service.ts';
-import { serviceKeys } from '../../../test/helpers/ts-tools.ts';
+import { registerForReceipt, serviceKeys } from '../../../test/helpers/ts-tools.ts';
 import { type WitnessProcess, startWitnessProcess } from '../../../test/helpers/witness-process.ts';
 
 const ORIGIN = 'ts.example/interop';
@@ -50,9 +50,7 @@ describe('an independent C2SP implementation (Go x/mod sumdb/note + tlog) verifi
     for (let i = from; i < to; i += 16) {
       out.push(...(await Promise.all(Array.from({ length: Math.min(16, to - i) }, async (_, j) => {
         const s = await statement(i + j);
-        const r = await fetch(`${ts.url}/entries`, { method: 'POST', body: s, headers: { 'Content-Type': 'application/cose' } });
-        expect(r.status).toBe(201);
-        return { receipt: new Uint8Array(await r.arrayBuffer()), entry: statementEntry(s) };
+        return { receipt: await registerForReceipt(ts.url, s), entry: statementEntry(s) };
       }))));
     }
     return out;

@@ -8,7 +8,7 @@ import { sha256WithProgress } from '../progress.ts';
 import { createProgressRenderer } from '@scitt-actions/core/payload';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 import { addCiIdentityOptions, ciIdentityInputsOf } from '../identity-options.ts';
-import { type TrustStateFlags, addTrustStateOptions, enforceTrustState, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
+import { type TrustStateFlags, addTrustStateOptions, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
 
 interface VerifyFlags extends StorageFlags, IdentityInputs, TrustStateFlags {
   tsKeys: string[];
@@ -120,7 +120,7 @@ export function registerVerify(program: Command): void {
         ...(o.evidence ? { evidence: { path: o.evidence } } : {}),
       });
       // With a trust state, a verified receipt counts only if its tree is consistent with the remembered one.
-      if (result.ok && wantsTrustState(o)) await enforceTrustState(bytes, policy.trustedServiceKeys, o);
+      if (result.ok && wantsTrustState(o)) await enforceTrustStateOnTrees(result.receipts?.receipts ?? [], o);
       if (o.json) printJson({ ...(JSON.parse(reportJson(result)) as object), ...scope(result, !!o.artifact?.[0]) }, verdict(result));
       else printResult(result, file, !!o.artifact?.[0]);
       if (!result.ok) {

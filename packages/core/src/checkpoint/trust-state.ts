@@ -16,13 +16,10 @@ import { ScittError } from '../errors.ts';
 import { digestsEqual } from '../merkle/hash.ts';
 import { rootFromConsistencyProof } from '../merkle/verify.ts';
 import { decodeConsistencyProof } from '../receipt/proofs.ts';
-import { type TrustedKeys } from '../receipt/keys.ts';
-import { extractReceipts } from '../receipt/transparent.ts';
-import { statementEntry } from '../receipt/entry.ts';
-import { readReceiptHeaders, verifyReceipt } from '../receipt/verify.ts';
+import { readReceiptHeaders } from '../receipt/verify.ts';
 import { TileReader, httpTileFetch } from '../tiles/reader.ts';
 import { type OpenedCheckpoint, openCheckpoint } from './checkpoint.ts';
-import type { NoteVerifier } from './note.ts';
+import { type NoteVerifier, parseNote, parseVerifierKey } from './note.ts';
 
 export interface ServiceState {
   treeSize: number;
@@ -168,53 +165,65 @@ export interface TrustStateCheck {
   outcome: 'new' | 'same' | 'advanced' | 'older';
 }
 
-/**
- * Every verified RFC 9162 receipt on a Transparent Statement, checked against the state (see
- * checkTreeAgainstState). `sourceFor(iss)` names where that service's proofs come from.
- */
-export async function checkReceiptsAgainstState(statement: Uint8Array, keys: TrustedKeys, state: TrustState, sourceFor: (iss: string) => ConsistencySource): Promise<TrustStateCheck[]> {
-  const entry = statementEntry(statement);
-  const out: TrustStateCheck[] = [];
-  for (const receipt of extractReceipts(statement)) {
-    let v;
-    try {
-      v = verifyReceipt(receipt, entry, keys);
-    } catch {
-      continue; // the verifier reports receipts that do not verify; only verified trees are compared
-    }
-    if (v.treeSize === undefined) continue; // CCF receipts carry no RFC 9162 tree
-    const service = v.iss ?? Buffer.from(v.kid).toString('hex');
-    out.push({ service, treeSize: v.treeSize, outcome: await checkTreeAgainstState(state, service, { treeSize: v.treeSize, root: v.root }, sourceFor(service)) });
+/** Where a service's cosigned checkpoint is fetched, and how long a checkpoint behind the receipts is waited for. */
+export interface WitnessPolicy {
+  /** the services' checkpoint note keys; the one named after a checkpoint's origin verifies it */
+  readonly logKeys: readonly NoteVerifier[];
+  /** the witnesses whose cosignatures count */
+  readonly witnesses: readonly NoteVerifier[];
+  readonly k: number;
+  /** the URL of the service's checkpoint (its tlog-tiles prefix + `checkpoint`) */
+  readonly checkpointUrlFor: (service: string) => string;
+  /** how long to wait for the witnessed checkpoint to reach the receipts' tree (default 10 s) */
+  readonly waitMs?: number;
+}
+
+const keyName = (v: NoteVerifier) => `${v.name}+${v.keyId.toString(16).padStart(8, '0')}`;
+
+async function fetchCheckpoint(url: string): Promise<string> {
+  try {
+    const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(15_000) });
+    if (res.status !== 200) throw new Error(`answered ${res.status}`);
+    return await res.text();
+  } catch (e) {
+    throw new ScittError('ERR_CONSISTENCY_UNAVAILABLE', `cannot fetch the checkpoint ${url} (${(e as Error).message}); the witness policy cannot be checked`);
   }
-  if (out.length === 0) throw new ScittError('ERR_TRUST_STATE', 'no verified RFC 9162 receipt on this statement to check against the trust state');
-  return out;
 }
 
 /**
- * The k-of-n witness policy: the service's current checkpoint must verify with its note key and
- * carry cosignatures by at least k of the named witnesses; the checkpoint then enters the state like
- * any signed tree (so the receipt checked next must be consistent with it).
+ * The k-of-n witness policy for one service: its current checkpoint must verify with its note key
+ * and carry cosignatures by at least k of the named witnesses, and cover the largest receipt tree
+ * (`minSize`): a receipt tree the witnesses have not seen yet is not witnessed. The checkpoint then
+ * enters the state like any signed tree, so every receipt checked next must be consistent with it.
  */
-export async function checkWitnessedCheckpoint(
-  state: TrustState,
-  service: string,
-  o: { checkpointUrl: string; logKey: NoteVerifier; witnesses: readonly NoteVerifier[]; k: number; source: ConsistencySource },
-): Promise<OpenedCheckpoint> {
-  let note: string;
-  try {
-    const res = await fetch(o.checkpointUrl, { redirect: 'error', signal: AbortSignal.timeout(15_000) });
-    if (res.status !== 200) throw new Error(`answered ${res.status}`);
-    note = await res.text();
-  } catch (e) {
-    throw new ScittError('ERR_CONSISTENCY_UNAVAILABLE', `cannot fetch the checkpoint ${o.checkpointUrl} (${(e as Error).message}); the witness policy cannot be checked`);
+export async function checkWitnessedCheckpoint(state: TrustState, service: string, p: WitnessPolicy, minSize: number, source: ConsistencySource): Promise<OpenedCheckpoint> {
+  const url = p.checkpointUrlFor(service);
+  const deadline = Date.now() + (p.waitMs ?? 10_000);
+  for (;;) {
+    const note = await fetchCheckpoint(url);
+    const origin = note.slice(0, Math.max(0, note.indexOf('\n')));
+    const logKey = p.logKeys.find((k) => k.name === origin);
+    if (!logKey) throw new ScittError('ERR_CHECKPOINT_ORIGIN', `the checkpoint at ${url} is for origin ${JSON.stringify(origin.slice(0, 100))}; no log key given names it (given: ${p.logKeys.map(keyName).join(', ')})`);
+    const cp = openCheckpoint(note, logKey, p.witnesses);
+    // The collector publishes a size once its witnesses answered: a checkpoint behind the receipts may catch up.
+    if (cp.size < minSize && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    const names = new Set(cp.cosigners.map((c) => c.name));
+    if (names.size < p.k) {
+      const others = parseNote(note).signatures.filter((s) => s.name !== logKey.name && !p.witnesses.some((w) => w.name === s.name && w.keyId === s.keyId)).map((s) => `${s.name}+${s.keyId.toString(16).padStart(8, '0')}`);
+      throw new ScittError(
+        'ERR_WITNESS_QUORUM',
+        `the checkpoint of ${service} at size ${cp.size} has ${names.size} valid cosignature(s) from the named witnesses (${[...names].join(', ') || 'none'}); the policy needs ${p.k}${others.length ? `; also signed by ${others.join(', ')}, not named witnesses` : ''}`,
+      );
+    }
+    if (cp.size < minSize) {
+      throw new ScittError('ERR_WITNESS_QUORUM', `the receipts of ${service} are on a tree of ${minSize} leaves, but its latest cosigned checkpoint is at size ${cp.size}: the witnesses have not seen that tree; retry once the service has collected their cosignatures`);
+    }
+    if (cp.size > 0) await checkTreeAgainstState(state, service, { treeSize: cp.size, root: cp.root, checkpoint: note }, source);
+    return cp;
   }
-  const cp = openCheckpoint(note, o.logKey, o.witnesses);
-  const names = new Set(cp.cosigners.map((c) => c.name));
-  if (names.size < o.k) {
-    throw new ScittError('ERR_WITNESS_QUORUM', `the checkpoint of ${service} at size ${cp.size} has ${names.size} valid cosignature(s) from the named witnesses (${[...names].join(', ') || 'none'}); the policy needs ${o.k}`);
-  }
-  if (cp.size > 0) await checkTreeAgainstState(state, service, { treeSize: cp.size, root: cp.root, checkpoint: note }, o.source);
-  return cp;
 }
 
 /** What a gate report says of one verified receipt (ReceiptReport's fields). */
@@ -248,15 +257,52 @@ export function verifiedTreesOf(report: { artifacts: readonly { statements: read
   return report.artifacts.flatMap((a) => a.statements.filter((s) => s.result.ok).flatMap((s) => s.result.receipts?.receipts ?? []));
 }
 
-/** Loads the state file, checks the trees, saves the advanced state: for the gate action. */
-export async function checkTreesWithStateFile(trees: readonly VerifiedTree[], o: { statePath: string; logUrl?: string | undefined; tiles?: string | undefined }): Promise<TrustStateCheck[]> {
-  const state = loadTrustState(o.statePath);
-  const checks = await checkVerifiedTreesAgainstState(trees, state, (iss) => {
-    if (o.tiles) return tilesConsistencySource(o.tiles);
-    const base = o.logUrl ?? iss;
-    if (!/^https?:\/\//.test(base)) throw new ScittError('ERR_USAGE', `the receipt's issuer ${JSON.stringify(iss)} is not a URL: name where its consistency proofs come from (log-url or tiles)`);
-    return serviceConsistencySource(base);
-  });
-  saveTrustState(o.statePath, state);
+export interface TrustPolicyOptions {
+  /** the state file, read and written back advanced; without it an empty state is used and not kept */
+  statePath?: string | undefined;
+  /** where consistency proofs and checkpoints come from: the service URL (default: the receipts' issuer) */
+  logUrl?: string | undefined;
+  /** or the service's tlog-tiles prefix */
+  tiles?: string | undefined;
+  /** with minWitnesses: the services' checkpoint note keys and the witnesses' cosigner keys (vkeys) */
+  logKeys?: readonly string[];
+  witnessKeys?: readonly string[];
+  minWitnesses?: number;
+}
+
+/**
+ * The trust checks of a gate after its receipts verified: every verified tree (smallest first)
+ * against the trust state, and with `minWitnesses` K, for each service, a checkpoint cosigned by K
+ * of the named witnesses that covers its receipts' trees and that they are consistent with.
+ */
+export async function checkTreesWithTrustPolicy(trees: readonly VerifiedTree[], o: TrustPolicyOptions): Promise<TrustStateCheck[]> {
+  const k = o.minWitnesses ?? 0;
+  if (!Number.isSafeInteger(k) || k < 0) throw new ScittError('ERR_USAGE', `the minimum number of witnesses must be a non-negative integer, got ${k}`);
+  if (k > 0 && (!o.logKeys?.length || !o.witnessKeys?.length)) throw new ScittError('ERR_USAGE', "a witness quorum needs the service's log key (its checkpoint note key) and the witnesses' keys");
+  if (k > (o.witnessKeys?.length ?? 0)) throw new ScittError('ERR_USAGE', `a quorum of ${k} witnesses cannot be met by the ${o.witnessKeys?.length ?? 0} named`);
+  const base = (iss: string): string => {
+    const b = o.tiles ?? o.logUrl ?? iss;
+    if (!/^https?:\/\//.test(b)) throw new ScittError('ERR_USAGE', `the receipt's issuer ${JSON.stringify(iss)} is not a URL: name where its consistency proofs come from (log-url or tiles)`);
+    return b.endsWith('/') ? b : `${b}/`;
+  };
+  const sourceFor = (iss: string): ConsistencySource => (o.tiles ? tilesConsistencySource(o.tiles) : serviceConsistencySource(base(iss)));
+  const state = o.statePath ? loadTrustState(o.statePath) : emptyTrustState();
+  if (k > 0) {
+    const policy: WitnessPolicy = {
+      logKeys: o.logKeys!.map(parseVerifierKey),
+      witnesses: o.witnessKeys!.map(parseVerifierKey),
+      k,
+      checkpointUrlFor: (service) => new URL('checkpoint', base(service)).toString(),
+    };
+    const largest = new Map<string, number>();
+    for (const t of trees) {
+      if (!t.ok || t.treeSize === undefined || t.root === undefined) continue;
+      const service = t.serviceIss ?? t.kid ?? 'unknown';
+      largest.set(service, Math.max(largest.get(service) ?? 0, t.treeSize));
+    }
+    for (const [service, size] of largest) await checkWitnessedCheckpoint(state, service, policy, size, sourceFor(service));
+  }
+  const checks = await checkVerifiedTreesAgainstState(trees, state, sourceFor);
+  if (o.statePath) saveTrustState(o.statePath, state);
   return checks;
 }
