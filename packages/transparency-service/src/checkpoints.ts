@@ -4,17 +4,21 @@
  * read from committed state through a connection of its own. A checkpoint at size n carries the same
  * root that the receipts of the batch at n sign (both are the batch's stored root). With a tiles
  * directory, everything is also written there as static files, tiles before the checkpoint that
- * needs them, each file whole (temporary file, then rename).
+ * needs them, each file whole (temporary file, then rename). The latest cosigned checkpoint is kept
+ * in the data directory (COSIGNED_FILE), so a restart serves the cosignatures collected before it.
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type NoteSigner, checkpointBody, ed25519Signer, signNote } from '@scitt-actions/core/checkpoint';
-import { type ConsistencyProof, EMPTY_ROOT, MerkleTree, type NodeStore, HASH_SIZE } from '@scitt-actions/core/merkle';
+import { type NoteSigner, checkpointBody, ed25519Signer, parseCheckpointBody, parseNote, signNote } from '@scitt-actions/core/checkpoint';
+import { type ConsistencyProof, EMPTY_ROOT, MerkleTree, type NodeStore, HASH_SIZE, digestsEqual } from '@scitt-actions/core/merkle';
 import { statementEntry } from '@scitt-actions/core/receipt';
 import { MAX_BUNDLE_ENTRY, TILE_WIDTH, encodeEntryBundle, entryBundlePath, tilePath, tilesForSize } from '@scitt-actions/core/tiles';
 import { DB_FILE } from './database.ts';
 import { HttpProblem } from './problem.ts';
+
+/** The latest checkpoint with the cosignatures collected on it, as served: kept across restarts. */
+export const COSIGNED_FILE = 'checkpoint-cosigned';
 
 export interface PublisherOptions {
   dataDir: string;
@@ -29,6 +33,7 @@ export class CheckpointPublisher {
   readonly #db: DatabaseSync;
   readonly #q: Record<'size' | 'root' | 'nodes' | 'node' | 'entries', StatementSync>;
   readonly #seed: Uint8Array;
+  readonly #dataDir: string;
   #signer: (NoteSigner & { verifierKey: string }) | undefined;
   #origin = '';
   readonly tilesDir: string | undefined;
@@ -51,6 +56,7 @@ export class CheckpointPublisher {
       entries: this.#db.prepare('SELECT leaf_index, statement FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index'),
     };
     this.#seed = o.noteSeed;
+    this.#dataDir = o.dataDir;
     this.tilesDir = o.tilesDir;
     if (o.origin) this.origin = o.origin;
   }
@@ -126,6 +132,48 @@ export class CheckpointPublisher {
     const size = this.#publishedSize ?? this.size();
     const note = this.signedCheckpoint(size)!;
     return note + (this.cosignatures.get(size) ?? []).join('');
+  }
+
+  /** Keeps the checkpoint at `size` with its cosignatures in the data directory (written whole and fsynced). */
+  saveCosigned(size: number): void {
+    const lines = this.cosignatures.get(size);
+    const note = this.signedCheckpoint(size);
+    if (!lines?.length || !note) return;
+    const path = join(this.#dataDir, COSIGNED_FILE);
+    const tmp = `${path}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeSync(fd, note + lines.join(''));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  }
+
+  /**
+   * Takes back the cosignatures kept by saveCosigned when that checkpoint is still this log's (same
+   * origin, and the root stored at its size); returns its size, or undefined when there is none.
+   */
+  restoreCosigned(): number | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(this.#dataDir, COSIGNED_FILE), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const note = parseNote(text);
+      const c = parseCheckpointBody(note.text);
+      const root = this.rootAt(c.size);
+      if (c.origin !== this.origin || !root || !digestsEqual(root, c.root)) return undefined;
+      const lines = note.signatures.filter((sig) => sig.name !== this.origin).map((sig) => sig.line);
+      if (lines.length === 0) return undefined;
+      this.cosignatures.set(c.size, lines);
+      return c.size;
+    } catch {
+      return undefined; // a file this version cannot read: cosignatures are collected again
+    }
   }
 
   /** A hash tile, if the committed tree has it (partial tiles of any width up to the committed one). */

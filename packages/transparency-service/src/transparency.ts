@@ -56,7 +56,9 @@ export function attachTransparency(app: FastifyInstance, o: TransparencyOptions)
     publisher,
     start(iss) {
       publisher.origin = o.origin ?? originFromIss(iss);
-      if (collector) publisher.publishedSize = 0;
+      // the cosigned checkpoint kept before a restart is served until the witnesses answer again
+      const cosigned = publisher.restoreCosigned();
+      if (collector) publisher.publishedSize = cosigned ?? 0;
       timer = setInterval(() => void sync(), o.pollMs ?? 200);
       timer.unref();
       void sync();

@@ -3,7 +3,8 @@
  * every configured witness to cosign the checkpoint, with a consistency proof from the size that
  * witness last cosigned (learnt from its 409 answer when unknown), verifies each returned
  * cosignature against the witness key it was configured with, and publishes the checkpoint with the
- * cosignatures it got. A witness that refuses or fails is logged; the checkpoint is published without it.
+ * cosignatures it got (kept in the data directory). A witness that refuses or fails is logged; the
+ * checkpoint is published without it, or with the cosignature it gave on that same checkpoint before.
  */
 import { type NoteVerifier, openNote, parseNote, parseVerifierKey } from '@scitt-actions/core/checkpoint';
 import type { CheckpointPublisher } from './checkpoints.ts';
@@ -13,6 +14,12 @@ export interface WitnessConfig {
   url: string;
   /** its cosigner verifier key, `<name>+<key id>+<base64(0x04 ‖ key)>` */
   key: string;
+}
+
+/** Whether a kept cosignature line is by this witness key (name and key ID). */
+function isBy(line: string, v: NoteVerifier): boolean {
+  const sig = parseNote(`-\n\n${line}`).signatures[0]!;
+  return sig.name === v.name && sig.keyId === v.keyId;
 }
 
 interface Witness {
@@ -41,9 +48,13 @@ export class WitnessCollector {
       this.#logLine({ level: 'warn', msg: 'witness did not cosign', witness: w.url, treeSize: size, error: (e as Error).message });
       return undefined;
     })));
-    this.#publisher.cosignatures.set(size, lines.filter((l): l is string => l !== undefined));
+    // A witness that does not answer now keeps the cosignature it gave on this same checkpoint (before a restart).
+    const held = this.#publisher.cosignatures.get(size) ?? [];
+    const merged = this.#witnesses.flatMap((w, i) => lines[i] ?? held.filter((l) => isBy(l, w.verifier)));
+    this.#publisher.cosignatures.set(size, merged);
     for (const k of this.#publisher.cosignatures.keys()) if (k < size) this.#publisher.cosignatures.delete(k);
     this.#publisher.publishedSize = size;
+    if (merged.length > 0) this.#publisher.saveCosigned(size);
   }
 
   async #ask(w: Witness, note: string, size: number): Promise<string> {

@@ -75,14 +75,14 @@ describe('scitt witness (c2sp.org/tlog-witness)', () => {
 });
 
 describe('a live service with a witness', () => {
-  it('collects the cosignature of every new checkpoint and serves it cosigned', async () => {
+  it('collects the cosignature of every new checkpoint and serves it cosigned, also after a restart', async () => {
     const issuer = generateKey('P-256');
     // The service's note key is known once its data directory exists: start once to learn it.
     const probe = await startService({ args: ['--origin', 'ts.example/witnessed'] });
     const vkey = (await (await fetch(`${probe.url}/checkpoint/key`)).text()).trim();
     await probe.stop();
     const w = await startWitnessProcess({ logs: [vkey] });
-    const ts = await startService({ dataDir: probe.dataDir, issuers: [publicKey(issuer)], args: ['--origin', 'ts.example/witnessed', '--witness', `${w.url}=${w.key}`] });
+    let ts = await startService({ dataDir: probe.dataDir, issuers: [publicKey(issuer)], args: ['--origin', 'ts.example/witnessed', '--witness', `${w.url}=${w.key}`] });
     try {
       for (let i = 0; i < 3; i++) {
         const s = await createSignedStatement({ payload: Buffer.from(`{"i":${i}}`), contentType: 'application/json', signer: keySigner(issuer), iss: 'https://issuer.example', sub: `pkg:generic/w@${i}`, kid: thumbprint(issuer) });
@@ -97,6 +97,18 @@ describe('a live service with a witness', () => {
         expect(cp!.size).toBe(size);
         expect(cp!.cosigners.map((c) => c.name)).toEqual(['witness.example/w1']);
       }
+      // The cosignatures survive a restart, even while the witness is down (kept in the data directory).
+      const before = await (await fetch(`${ts.url}/checkpoint`)).text();
+      await ts.stop();
+      await w.stop();
+      ts = await startService({ dataDir: probe.dataDir, args: ['--origin', 'ts.example/witnessed', '--witness', `${w.url}=${w.key}`] });
+      expect(await (await fetch(`${ts.url}/checkpoint`)).text()).toBe(before);
+      // after the round that found the witness down, too
+      for (let t = 0; t < 100 && !ts.stderr().includes('witness did not cosign'); t++) await new Promise((r) => setTimeout(r, 100));
+      expect(ts.stderr()).toContain('witness did not cosign');
+      const after = openCheckpoint(await (await fetch(`${ts.url}/checkpoint`)).text(), parseVerifierKey(vkey), [parseVerifierKey(w.key)]);
+      expect(after.note).toBe(before);
+      expect(after.cosigners.map((c) => c.name)).toEqual(['witness.example/w1']);
     } finally {
       await ts.stop();
       await w.stop();
