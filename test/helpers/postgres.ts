@@ -6,7 +6,7 @@
  * as any other user they run as that user.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ export interface PostgresServer {
   stop(): Promise<void>;
   /** SIGKILL the postmaster: a crash of the machine's database */
   kill(): Promise<void>;
+  /** SIGKILL the postmaster and every process it started at the same moment: the machine is lost */
+  crash(): Promise<void>;
 }
 
 /** uid/gid to run PostgreSQL as: postgres under root, else nothing to change. */
@@ -126,12 +128,66 @@ export async function startPostgres(o: StartPostgresOptions = {}): Promise<Postg
       if (proc.exitCode === null) proc.kill('SIGKILL');
       await exited;
     },
+    async crash() {
+      if (proc.exitCode === null && proc.pid !== undefined) {
+        // Backends left alive after their postmaster could still commit what the standby never saw.
+        const children = childrenOf(proc.pid);
+        proc.kill('SIGKILL');
+        for (const pid of children) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
+      await exited;
+    },
   };
+}
+
+/** Process ids whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * A streaming-replication standby of `primary` (pg_basebackup -R over loopback), started with
+ * cluster_name `name`, which is the application_name the primary's synchronous_standby_names lists.
+ * Resolves once the primary reports it as its synchronous standby.
+ */
+export async function startStandby(primary: PostgresServer, name: string): Promise<PostgresServer> {
+  const dataDir = join(pgTempDir('scitt-pg-standby-'), 'data');
+  tool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'scitt', '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'], runAs());
+  const standby = await startPostgres({ dataDir, settings: { cluster_name: name } });
+  const deadline = Date.now() + 30_000;
+  while (sql(primary.url, `SELECT sync_state FROM pg_stat_replication WHERE application_name = '${name}'`)[0]?.[0] !== 'sync') {
+    if (Date.now() > deadline) throw new Error(`standby ${name} did not become synchronous within 30 s:\n${standby.log()}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return standby;
+}
+
+/** Promotes a standby to primary and waits until it accepts writes. */
+export function promote(standby: PostgresServer): void {
+  const done = sql(standby.url, 'SELECT pg_promote(true, 30)')[0]?.[0];
+  if (done !== 't') throw new Error(`pg_promote did not complete within 30 s:\n${standby.log()}`);
 }
 
 /** Runs SQL through psql (no driver needed by the helpers); rows as arrays of text fields. */
 export function sql(url: string, query: string): string[][] {
-  const r = spawnSync('psql', [url, '-X', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' });
+  const r = spawnSync(join(PG_BIN, 'psql'), [url, '-X', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`psql: ${query}: ${r.stderr}`);
   return r.stdout
     .split('\n')

@@ -34,6 +34,7 @@ import { consistencyProofBytes, inclusionReceipt, signBatch, signEntries, statem
 import { CompiledPolicy, DEFAULT_POLICY, POLICY_MEDIA_TYPE, POLICY_SUBJECT, type RegistrationPolicy } from '../registration-policy.ts';
 import { KEY_FILE, type ServiceKey, assertSignedLog, loadOrCreateServiceKey } from '../service-key.ts';
 import type { LogService } from '../store.ts';
+import { parsePostgresUrl, targetClient } from './postgres-connect.ts';
 import { migrate } from './postgres-schema.ts';
 
 /** pg_try_advisory_lock key held by the integrating replica for as long as its session lives */
@@ -118,7 +119,11 @@ export class PostgresLog implements LogService {
   #wake: (() => void) | undefined;
   #loops: Promise<void>[] = [];
 
-  private constructor(o: PostgresLogOptions, pool: pg.Pool, key: ServiceKey) {
+  /** connects to the first host of the URL that takes read-write sessions (postgres-connect.ts) */
+  readonly #Client: typeof pg.Client;
+
+  private constructor(o: PostgresLogOptions, pool: pg.Pool, key: ServiceKey, Client: typeof pg.Client) {
+    this.#Client = Client;
     this.#o = { maxBatch: 4096, maxQueue: 20_000, lockPollMs: 250, poolSize: 8, logLine: () => undefined, ...o };
     this.iss = o.iss;
     this.#pool = pool;
@@ -132,23 +137,29 @@ export class PostgresLog implements LogService {
     if (!existsSync(keyPath)) {
       throw new ScittError('ERR_KEY_INVALID', `the PostgreSQL store needs the service key provisioned before start: put the same ${KEY_FILE} in the data directory of every replica (${keyPath} is missing); create it once (scitt keygen --alg ES256 --out ${KEY_FILE}) and copy it, or mount it from a secret, and back it up with the database`);
     }
-    const pool = new pg.Pool({ connectionString: o.url, max: o.poolSize ?? 8, connectionTimeoutMillis: 5_000, query_timeout: 15_000, keepAlive: true });
+    const target = parsePostgresUrl(o.url);
+    const Client = targetClient(target);
+    const pool = new pg.Pool({ Client, max: o.poolSize ?? 8, connectionTimeoutMillis: 5_000, query_timeout: 15_000, keepAlive: true } as pg.PoolConfig);
     // An idle connection that breaks is replaced on next use; without a handler it would end the process.
     pool.on('error', (e) => o.logLine?.({ level: 'warn', msg: 'database connection lost', error: e.message }));
     try {
       const client = await pool.connect();
+      let broken: unknown;
+      const lost = (e: Error) => (broken = e);
+      client.on('error', lost);
       try {
         const applied = await migrate(client);
         if (applied.length > 0) o.logLine?.({ level: 'info', msg: 'database schema migrated', versions: applied });
       } finally {
-        client.release();
+        client.removeListener('error', lost);
+        client.release(broken as Error | undefined);
       }
       const head = await pool.query<{ n: string; tree_head: Buffer | null }>('SELECT COALESCE(MAX(tree_size), 0) AS n, (SELECT tree_head FROM batches ORDER BY tree_size DESC LIMIT 1) AS tree_head FROM batches');
       const rotated = await pool.query('SELECT 1 FROM service_keys LIMIT 1');
       if (rotated.rowCount) throw new Error('this log has rotated keys, which the PostgreSQL store does not support yet');
       const { tree_head } = head.rows[0]!;
       const k = loadOrCreateServiceKey(o.dataDir, { size: Number(head.rows[0]!.n), ...(tree_head ? { treeHead: new Uint8Array(tree_head) } : {}) });
-      const log = new PostgresLog(o, pool, { key: k.key, kid: k.kid });
+      const log = new PostgresLog(o, pool, { key: k.key, kid: k.kid }, Client);
       await log.#catchUp();
       log.#loops = [log.#listen(), log.#integrate(), log.#settleLoop()];
       return log;
@@ -351,11 +362,23 @@ export class PostgresLog implements LogService {
     if (target !== undefined && target <= this.#nodes.getSize()) return Promise.resolve();
     return this.#withTree(async () => {
       const client = await this.#pool.connect();
+      // A connection lost while checked out emits 'error' (unhandled, it would end the process); the
+      // query fails with it too, and releasing with the error drops the connection.
+      let broken: unknown;
+      const lost = (e: Error) => (broken = e);
+      client.on('error', lost);
       try {
         // One snapshot: the batch size and the nodes up to it.
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const to = Number((await client.query<{ n: string }>('SELECT COALESCE(MAX(tree_size), 0) AS n FROM batches')).rows[0]!.n);
-        const from = this.#nodes.getSize();
+        let from = this.#nodes.getSize();
+        if (to < from) {
+          // Only a failover to a standby that had not received every commit does this: follow the database again.
+          this.#o.logLine({ level: 'error', msg: 'the database holds a shorter tree than this replica followed: committed batches were lost (failover to an asynchronous standby?); following it again from the start', database: to, replica: from });
+          this.#nodes = new RecordingNodeStore();
+          this.#tree = new MerkleTree(this.#nodes);
+          from = 0;
+        }
         if (to > from) {
           const rows = (await client.query<{ level: number; idx: string; hash: Buffer }>('SELECT level, idx, hash FROM nodes WHERE tree_size > $1 AND tree_size <= $2 ORDER BY level, idx', [from, to])).rows;
           this.#nodes.appendNodes(
@@ -366,8 +389,12 @@ export class PostgresLog implements LogService {
         const p = (await client.query<{ leaf_index: string; policy: string }>('SELECT leaf_index, policy FROM policies ORDER BY leaf_index DESC LIMIT 1')).rows[0];
         if (p && Number(p.leaf_index) !== this.#policy.leafIndex) this.#policy = { compiled: new CompiledPolicy(JSON.parse(p.policy) as RegistrationPolicy), leafIndex: Number(p.leaf_index) };
         await client.query('COMMIT');
+      } catch (e) {
+        broken ??= e;
+        throw e;
       } finally {
-        client.release();
+        client.removeListener('error', lost);
+        client.release(broken as Error | undefined);
       }
     });
   }
@@ -383,7 +410,7 @@ export class PostgresLog implements LogService {
   /** LISTEN for committed batches (settle waiting registrations) and new pending rows (wake the integrator). */
   async #listen(): Promise<void> {
     while (!this.#stopped) {
-      const client = new pg.Client({ connectionString: this.#o.url, connectionTimeoutMillis: 5_000, keepAlive: true });
+      const client = new this.#Client({ connectionTimeoutMillis: 5_000, keepAlive: true });
       try {
         const ended = new Promise<void>((res) => {
           client.on('error', () => res());
@@ -458,7 +485,7 @@ export class PostgresLog implements LogService {
     while (!this.#stopped) {
       try {
         if (!this.#lockClient) {
-          const client = new pg.Client({ connectionString: this.#o.url, connectionTimeoutMillis: 5_000, query_timeout: 15_000, keepAlive: true });
+          const client = new this.#Client({ connectionTimeoutMillis: 5_000, query_timeout: 15_000, keepAlive: true });
           client.on('error', () => {
             if (this.#lockClient === client) this.#lockClient = undefined;
             if (this.#leader) this.#o.logLine({ level: 'warn', msg: 'integrator connection lost: no longer integrating' });
