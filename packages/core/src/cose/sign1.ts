@@ -3,7 +3,7 @@
  * protected bytes exactly as received, never from a re-encoding.
  */
 import { sign as nodeSign, verify as nodeVerify } from 'node:crypto';
-import { Tag, decode, encode, floatValuedKeys, type DecodeLimits } from '../cbor.ts';
+import { Tag, bstrHeadLength, decode, encode, floatValuedKeys, writeBstr, type DecodeLimits } from '../cbor.ts';
 import { CoseError, SignatureError } from '../errors.ts';
 import { type Algorithm, SIGNATURE_LENGTH, algorithmById, defaultAlgorithmFor } from './algorithms.ts';
 import { Header, type HeaderMap, type Label, UNDERSTOOD_LABELS } from './headers.ts';
@@ -95,10 +95,21 @@ export function bodyProtected(msg: Pick<Sign1, 'protectedBytes' | 'protectedHead
   return msg.protectedHeader.size === 0 ? EMPTY : msg.protectedBytes;
 }
 
-/** Sig_structure for COSE_Sign1 (RFC 9052 §4.4). */
+/**
+ * Sig_structure for COSE_Sign1 (RFC 9052 §4.4), deterministically encoded: `["Signature1",
+ * protected, external_aad, payload]`. Written out at its exact size, so verifying a statement with a
+ * large payload takes one copy of it (the generic encoder took four times the payload).
+ */
 export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array, externalAad: Uint8Array = EMPTY): Uint8Array {
-  return encode(['Signature1', protectedBytes, externalAad, payload]);
+  const out = new Uint8Array(1 + SIGNATURE1.length + bstrHeadLength(protectedBytes.length) + protectedBytes.length + bstrHeadLength(externalAad.length) + externalAad.length + bstrHeadLength(payload.length) + payload.length);
+  out[0] = 0x84; // array of 4
+  out.set(SIGNATURE1, 1);
+  writeBstr(out, writeBstr(out, writeBstr(out, 1 + SIGNATURE1.length, protectedBytes), externalAad), payload);
+  return out;
 }
+
+/** text string "Signature1" with its head (0x6a: major type 3, length 10) */
+const SIGNATURE1 = new Uint8Array([0x6a, ...new TextEncoder().encode('Signature1')]);
 
 /**
  * Checks the header rules of RFC 9052 §3–3.1 and returns the algorithm. `allowUnprotectedAlg` exists
@@ -148,11 +159,42 @@ export function verifySign1(msg: Sign1, key: CoseKey, opts: VerifyOptions = {}):
   }
   const tbs = sigStructure(bodyProtected(msg), payload, opts.externalAad);
   const keyObject = publicKeyObject(key);
-  const ok = alg.hash
-    ? nodeVerify(alg.hash, tbs, { key: keyObject, dsaEncoding: 'ieee-p1363' }, msg.signature)
-    : nodeVerify(null, tbs, keyObject, msg.signature);
+  // ECDSA: r‖s re-encoded as DER here; Node's own ieee-p1363 conversion costs about as much as the verification
+  const ok = alg.hash ? nodeVerify(alg.hash, tbs, keyObject, ecdsaDer(msg.signature)) : nodeVerify(null, tbs, keyObject, msg.signature);
   if (!ok) throw new SignatureError('ERR_COSE_SIGNATURE_INVALID', `${alg.name} signature does not verify with the given key`);
   return alg;
+}
+
+/** An ECDSA signature r‖s (RFC 9053 §2.1; its length already checked against the curve) as the DER ECDSA-Sig-Value OpenSSL takes (RFC 3279 §2.2.3). */
+export function ecdsaDer(signature: Uint8Array): Uint8Array {
+  const n = signature.length / 2;
+  // each INTEGER minimal (leading zeros dropped, one kept for zero) and positive (0x00 before a set high bit)
+  const start = (from: number) => {
+    let i = from;
+    while (i < from + n - 1 && signature[i] === 0) i++;
+    return i;
+  };
+  const r = start(0);
+  const s = start(n);
+  const rLen = n - r + (signature[r]! & 0x80 ? 1 : 0);
+  const sLen = 2 * n - s + (signature[s]! & 0x80 ? 1 : 0);
+  const body = 2 + rLen + 2 + sLen; // an INTEGER of at most 67 bytes has a one-byte length
+  const head = body < 0x80 ? 2 : 3; // X.690 §8.1.3: long form 0x81 LEN from 128 on (P-521)
+  const out = new Uint8Array(head + body);
+  out[0] = 0x30;
+  if (head === 3) out[1] = 0x81;
+  out[head - 1] = body;
+  let o = head;
+  out[o++] = 0x02;
+  out[o++] = rLen;
+  if (signature[r]! & 0x80) out[o++] = 0;
+  out.set(signature.subarray(r, n), o);
+  o += n - r;
+  out[o++] = 0x02;
+  out[o++] = sLen;
+  if (signature[s]! & 0x80) out[o++] = 0;
+  out.set(signature.subarray(s), o);
+  return out;
 }
 
 function resolvePayload(msg: Sign1, detached: Uint8Array | undefined): Uint8Array {

@@ -6,8 +6,8 @@
  * call and is what makes thousands of small files fast.
  */
 import { createHash, hash as oneShot } from 'node:crypto';
-import { type Stats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { type Stats, closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { PayloadError } from '../errors.ts';
 
 /** Read buffer size; two of them are in use while a large file is hashed. */
@@ -147,6 +147,15 @@ async function hashLarge(path: string, onBytes: (n: number) => void, signal: Abo
   }
 }
 
+/** A file's size for the progress total; 0 when it cannot be read (hashing then says why). */
+function sizeOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** SHA-256 of one file. */
 export async function sha256File(path: string, options: HashOptions = {}): Promise<FileDigest> {
   const [digest] = await sha256Files([path], options);
@@ -163,8 +172,8 @@ export async function sha256Files(paths: readonly string[], options: HashOptions
   const out: FileDigest[] = [];
   let bytesTotal = 0;
   if (onProgress) {
-    // sizes up front so the first report already knows the total
-    for (const p of paths) bytesTotal += await stat(p).then((s) => s.size, () => 0);
+    // sizes up front so the first report already knows the total (synchronous, as the small files are hashed: one call each, no thread-pool round trip)
+    for (const p of paths) bytesTotal += sizeOrZero(p);
   }
   let bytesDone = 0;
   let lastYield = performance.now();

@@ -50,6 +50,23 @@ export type SubjectPin =
  * checksum, a malformed digest or a subpath inside a pinned package are all refused.
  */
 export function subjectPin(sub: string): SubjectPin {
+  // a pure function of the string, asked several times per statement (discovery, verification, the gate): read once
+  const known = pinned.get(sub);
+  if (known) return known;
+  const pin = Object.freeze(readPin(sub));
+  if (sub.length <= MEMO_MAX_SUB) {
+    if (pinned.size >= MEMO_ENTRIES) pinned.delete(pinned.keys().next().value!);
+    pinned.set(sub, pin);
+  }
+  return pin;
+}
+
+/** Subjects remembered by subjectPin: the most recent, each no longer than a package URL needs to be. */
+const MEMO_ENTRIES = 4096;
+const MEMO_MAX_SUB = 2048;
+const pinned = new Map<string, SubjectPin>();
+
+function readPin(sub: string): SubjectPin {
   if (!sub.startsWith('pkg:')) return { pins: 'none' };
   const ambiguous = (reason: string): SubjectPin => ({ pins: 'ambiguous', reason: `subject ${JSON.stringify(sub.slice(0, 200))} ${reason}` });
   let purl: PackageURL;

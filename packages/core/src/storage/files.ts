@@ -6,15 +6,17 @@
  * directory — or just the artifact and its `.scitt` files — has everything to verify offline.
  */
 import { createHash } from 'node:crypto';
+import { type Stats, lstatSync } from 'node:fs';
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ErrorCode, StorageError } from '../errors.ts';
 import { hashAlgorithm } from '../statement/profile.ts';
+import { parseSignedStatement } from '../statement/signed-statement.ts';
 import { checkArtifact, sha256File } from './artifact.ts';
 import { assertPlainName, isStatementNameFor } from './naming.ts';
 import { type ExistingObject, placeStatements } from './plan.ts';
-import { hashRegular, readRegular } from './local-read.ts';
+import { hashRegular, readRegular, readRegularSync } from './local-read.ts';
 import { createFile, locationSegments, replaceFile, resolveInside } from './safe-path.ts';
 import { DiscoveryBudget, type PreparedStatement, STATEMENT_MEDIA_TYPE, dedupeStatements, examineStatement, prepareItems, sha256Hex } from './statements.ts';
 import {
@@ -34,6 +36,13 @@ export interface FileStoreOptions {
   /** the directory that holds (or will hold) the artifact */
   directory: string;
   limits?: Partial<StorageLimits>;
+  /**
+   * list the directory once, at the first discovery, and look every later artifact up in that
+   * listing: for one gate over many artifacts in one directory, which otherwise lists it once per
+   * artifact (1,000 artifacts with 2 statements each: a million names read). Files are still read,
+   * checked and verified one by one; only the set of names is a snapshot.
+   */
+  listOnce?: boolean;
 }
 
 /** The evidence path segments of a statement: its payload-location, or the evidence's own name when it has none. */
@@ -42,19 +51,34 @@ function evidenceSegments(s: PreparedStatement): string[] {
   return location !== undefined ? locationSegments(location) : [assertPlainName(s.evidence!.name, 'evidence name')];
 }
 
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 export class FileStatementStore implements StatementStore {
   readonly kind = 'files' as const;
   readonly description: string;
   readonly #directory: string;
   readonly #limits: StorageLimits;
+  readonly #listOnce: boolean;
+  /** with listOnce: the resolved directory and its names, sorted */
+  #listing: Promise<{ base: string; names: string[] }> | undefined;
+  /** the buffer discovery screens each file in, kept from one discovery to the next */
+  #scratch: Buffer | undefined;
 
   constructor(options: FileStoreOptions) {
     this.#directory = options.directory;
     this.#limits = storageLimits(options.limits);
+    this.#listOnce = options.listOnce === true;
     this.description = options.directory;
   }
 
   async #base(): Promise<string> {
+    if (this.#listOnce) return (await this.#listed()).base;
     try {
       return await realpath(this.#directory);
     } catch (cause) {
@@ -62,9 +86,39 @@ export class FileStatementStore implements StatementStore {
     }
   }
 
+  #listed(): Promise<{ base: string; names: string[] }> {
+    this.#listing ??= (async () => {
+      let base: string;
+      try {
+        base = await realpath(this.#directory);
+      } catch (cause) {
+        throw new StorageError('ERR_STORAGE_NOT_FOUND', `directory ${this.#directory} does not exist; create it or point at the artifact's directory`, { cause });
+      }
+      return { base, names: (await readdir(base)).sort() };
+    })();
+    return this.#listing;
+  }
+
+  /** The names of `base` that begin with `prefix`, sorted: a listing read once is searched, not scanned. */
+  async #candidates(base: string, prefix: string): Promise<string[]> {
+    if (!this.#listOnce) return (await readdir(base)).sort();
+    const { names } = await this.#listed();
+    let lo = 0;
+    let hi = names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (names[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < names.length && names[end]!.startsWith(prefix)) end++;
+    return names.slice(lo, end);
+  }
+
   /** The artifact's statement names, before any is read; too many is refused outright. */
   async #names(base: string, artifactName: string): Promise<string[]> {
-    const names = (await readdir(base)).filter((n) => isStatementNameFor(artifactName, n)).sort();
+    // every statement name of the artifact begins with `<artifact>.` (naming.ts)
+    const names = (await this.#candidates(base, `${artifactName}.`)).filter((n) => isStatementNameFor(artifactName, n));
     if (names.length > this.#limits.statements) {
       throw new StorageError('ERR_STORAGE_LIMIT', `${names.length} statement files for ${artifactName}; at most ${this.#limits.statements} are read`);
     }
@@ -81,11 +135,11 @@ export class FileStatementStore implements StatementStore {
   async #existing(base: string, artifactName: string, budget?: DiscoveryBudget, keep?: (name: string, view: Uint8Array) => boolean): Promise<{ objects: ExistingObject[]; skipped: SkippedObject[] }> {
     const objects: ExistingObject[] = [];
     const skipped: SkippedObject[] = [];
-    let scratch: Buffer | undefined;
     for (const name of await this.#names(base, artifactName)) {
       const path = join(base, name);
       const source = { store: this.kind, location: pathToFileURL(path).href, name };
-      const st = await lstat(path).catch(() => undefined);
+      // synchronous: small local files one after another, where a thread-pool round trip per call costs more than the call
+      const st = lstatOrUndefined(path);
       if (!st?.isFile()) {
         objects.push({ name });
         skipped.push({ source, code: 'ERR_STORAGE_PATH', reason: st?.isSymbolicLink() ? 'a symlink; statement files are read only when they are regular files' : 'not a regular file' });
@@ -103,8 +157,8 @@ export class FileStatementStore implements StatementStore {
       }
       let bytes: Uint8Array;
       try {
-        if (keep && (scratch?.length ?? 0) <= st.size) scratch = Buffer.allocUnsafe(Math.min(this.#limits.statementBytes, Math.max(st.size, 1024 * 1024)) + 1);
-        bytes = await readRegular(path, { what: 'statement', maxBytes: Math.min(st.size, this.#limits.statementBytes) }, keep ? scratch : undefined);
+        if (keep && (this.#scratch?.length ?? 0) <= st.size) this.#scratch = Buffer.allocUnsafe(Math.min(this.#limits.statementBytes, Math.max(st.size, 1024 * 1024)) + 1);
+        bytes = readRegularSync(path, { what: 'statement', maxBytes: Math.min(st.size, this.#limits.statementBytes) }, keep ? this.#scratch : undefined);
       } catch (e) {
         budget?.release(st.size);
         if (!(e instanceof StorageError)) throw e;
@@ -205,7 +259,8 @@ export class FileStatementStore implements StatementStore {
         return false;
       }
       // kept: its own copy, parsed again so nothing refers to the scratch buffer
-      const own = examineStatement(view.slice(), artifact, source, this.#limits).statement!;
+      const bytes = view.slice();
+      const own: DiscoveredStatement = { ...r.statement, bytes, statement: parseSignedStatement(bytes) };
       seen.set(key, own);
       found.push(own);
       return true;

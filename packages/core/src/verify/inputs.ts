@@ -186,9 +186,12 @@ export async function gateTargets(t: GateTargets, storage: StorageOptions = {}):
     const { store } = await openStore(`release:${t.releaseTag}`, storage);
     groups.push({ artifacts: [...files, ...named], discover: async (a) => asDiscovered(await store.discover(artifactRef(a.name, a.sha256), { evidence: true })) });
   } else if (files.length) {
+    // one store per directory, listed once: a release directory of N artifacts is not listed N times
+    const stores = new Map<string, FileStatementStore>();
+    const storeFor = (directory: string) => stores.get(directory) ?? stores.set(directory, new FileStatementStore({ directory, listOnce: true })).get(directory)!;
     groups.push({
       artifacts: files,
-      discover: async (a) => asDiscovered(await new FileStatementStore({ directory: resolve(a.path!, '..') }).discover(artifactRef(a.name, a.sha256), { evidence: true })),
+      discover: async (a) => asDiscovered(await storeFor(resolve(a.path!, '..')).discover(artifactRef(a.name, a.sha256), { evidence: true })),
     });
   }
   for (const location of locations) {

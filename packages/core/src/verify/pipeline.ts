@@ -222,12 +222,20 @@ async function verifyIssuer(s: SignedStatement, o: TransparentVerifyOptions, reg
   }
   if (!trust?.keys?.length) throw new ScittError('ERR_USAGE', 'no issuer trust given: pass the issuer public key (--issuer-key) or use --receipts-only');
   const kid = s.kid ? Buffer.from(s.kid).toString('hex') : undefined;
-  const byKid = trust.keys.find((k) => kid !== undefined && (Buffer.from(thumbprint(k)).toString('hex') === kid || (k.kid && Buffer.from(k.kid).toString('hex') === kid)));
+  const byKid = trust.keys.find((k) => kid !== undefined && (thumbprintHex(k) === kid || (k.kid && Buffer.from(k.kid).toString('hex') === kid)));
   const key = byKid ?? (trust.keys.length === 1 ? trust.keys[0] : undefined);
   if (!key) throw new ScittError('ERR_STATEMENT_KEY_ID', `no trusted issuer key has kid ${kid}`);
   verifySignedStatement(s, key);
   checks.push({ name: 'issuer', ok: true, message: `signature by ${s.iss} verifies with the trusted issuer key` });
   return undefined;
+}
+
+// a trusted key's thumbprint, computed once per key object rather than once per statement (as publicKeyObject caches its KeyObject)
+const thumbprints = new WeakMap<CoseKey, string>();
+function thumbprintHex(k: CoseKey): string {
+  let t = thumbprints.get(k);
+  if (t === undefined) thumbprints.set(k, (t = Buffer.from(thumbprint(k)).toString('hex')));
+  return t;
 }
 
 /**
