@@ -940,6 +940,8 @@ export const CATALOGUE: Row[] = [
   row({ id: 'S-03', area: 'CLI', what: 'scitt serve --body-limit in exponent notation', entry: cli('serve'), input: '--body-limit 1e9 (Number() reads it as 10^9 bytes)', build: () => ({ args: ['serve', '--data', 'd', '--body-limit', '1e9'] }), expect: { exit: 2, code: 'ERR_USAGE' } }),
   // ----- key rotation (#17): an admin verb without the admin token never reaches the service -----
   row({ id: 'KR-01', area: 'CLI', what: 'scitt serve --rotate-key without the admin token', entry: cli('serve'), input: '--rotate-key http://127.0.0.1:9 (no --admin-token-file, no SCITT_TS_ADMIN_TOKEN)', build: () => ({ args: ['serve', '--rotate-key', 'http://127.0.0.1:9'] }), expect: { exit: 2, code: 'ERR_USAGE' } }),
+  // ----- witnessed transparency (#19): an entry tlog-tiles cannot publish is refused at registration (was a 500 on its entry bundle) -----
+  row({ id: 'W-01', area: 'SCRAPI', what: "statement whose log entry exceeds the 65,535 bytes a tlog-tiles entry bundle carries (under the policy's maxStatementBytes)", entry: postEntries, input: "the trusted issuer's statement with a 70,000-byte payload", build: async () => ({ path: '/entries', headers: COSE, body: await rawSign1({ protectedBytes: protectedOf(statementPairs()), payload: new Uint8Array(70_000) }) }), expect: { status: 413 }, check: (o) => assert.match((o as { detail: string }).detail, /at most 65535 bytes.*Hash Envelope statement instead/) }),
   ...GATE_ROWS,
   ...RESOURCE_ROWS,
 ];

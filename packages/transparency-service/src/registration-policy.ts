@@ -8,6 +8,8 @@ import { type CoseKey, ScittError, loadKey } from '@scitt-actions/core';
 import { fromJwk, verifySign1, thumbprint, toJwk } from '@scitt-actions/core/cose';
 import { type IdentityPolicy, type TrustStore, assertPolicyConstrains, certificatesFromPem, parseCertificate, trustFromPem, verifyX509Issuer } from '@scitt-actions/core/identity';
 import { type SignedStatement, parseSignedStatement, verifySignedStatement } from '@scitt-actions/core/statement';
+import { statementEntry } from '@scitt-actions/core/receipt';
+import { MAX_BUNDLE_ENTRY } from '@scitt-actions/core/tiles';
 import { HttpProblem } from './problem.ts';
 
 export const POLICY_SUBJECT = 'urn:scitt-actions:registration-policy';
@@ -37,7 +39,7 @@ export interface RegistrationPolicy {
   version: 1;
   issuers: PolicyIssuer[];
   x509?: PolicyX509;
-  /** largest Signed Statement accepted, in bytes */
+  /** largest Signed Statement accepted, in bytes; whatever it says, a log entry (the statement with its unprotected header emptied) is at most 65,535 bytes (tlog-tiles) */
   maxStatementBytes: number;
 }
 
@@ -149,6 +151,13 @@ export class CompiledPolicy {
       const code = (e as ScittError).code ?? 'ERR_COSE_MALFORMED';
       const title = code.startsWith('ERR_COSE_ALG') ? 'Bad Signature Algorithm' : 'Rejected';
       throw new HttpProblem(400, title, `not a valid Signed Statement: ${(e as Error).message} [${code}]`);
+    }
+    // Entries are published in c2sp.org/tlog-tiles entry bundles, each behind a 16-bit length.
+    if (bytes.length > MAX_BUNDLE_ENTRY) {
+      const entry = statementEntry(bytes).length;
+      if (entry > MAX_BUNDLE_ENTRY) {
+        throw new HttpProblem(413, 'Payload Too Large', `statement is ${entry} bytes as a log entry (unprotected header emptied); this log's entries are at most ${MAX_BUNDLE_ENTRY} bytes, the most a c2sp.org/tlog-tiles entry bundle can carry: register a Hash Envelope statement instead (scitt statement create --hash-envelope), which signs the payload's digest and leaves the payload beside the artifact`);
+      }
     }
     if (statement.sign1.payload === null) {
       throw new HttpProblem(400, 'Payload Missing', 'statement payload is detached; register a statement with its payload (a hash envelope keeps it small)');

@@ -17,7 +17,8 @@ import { createSignedStatement } from '@scitt-actions/core/statement';
 import { TileReader, httpTileFetch, tilesForSize, tilePath, entryBundlePath, decodeEntryBundle } from '@scitt-actions/core/tiles';
 import { type ServiceProcess, startService } from '../../../test/helpers/transparency-service.ts';
 import { buildLog, entryIdAt } from '../../../test/helpers/ts-build-log.ts';
-import { serviceKeys } from '../../../test/helpers/ts-tools.ts';
+import { registerForReceipt, serviceKeys } from '../../../test/helpers/ts-tools.ts';
+import { post, problemOf } from './helpers.ts';
 
 const issuer = generateKey('P-256');
 const statement = (i: number) =>
@@ -41,13 +42,20 @@ describe('checkpoints and tiles served by the service', () => {
   it('serves a checkpoint whose root is the one its receipts sign, and the same bytes in --tiles-dir', async () => {
     const receipts: Uint8Array[] = [];
     const entries: Uint8Array[] = [];
-    for (let i = 0; i < 300; i++) {
-      const s = await statement(i);
-      const r = await fetch(`${ts.url}/entries`, { method: 'POST', body: s, headers: { 'Content-Type': 'application/cose' } });
-      expect(r.status).toBe(201);
-      receipts.push(new Uint8Array(await r.arrayBuffer()));
-      entries.push(statementEntry(s));
+    for (let i = 0; i < 300; i += 20) {
+      // 20 clients at a time: several batches, leaves in the order the service chose
+      const chunk = await Promise.all(Array.from({ length: 20 }, async (_, j) => {
+        const s = await statement(i + j);
+        return { receipt: await registerForReceipt(ts.url, s), entry: statementEntry(s) };
+      }));
+      for (const c of chunk) {
+        receipts.push(c.receipt);
+        entries.push(c.entry);
+      }
     }
+    const proofOf = (r: Uint8Array) => decodeInclusionProof((readReceiptHeaders(r).vdp.get(-1) as Uint8Array[])[0]!);
+    const atLeaf = new Map(receipts.map((r, i) => [proofOf(r).leafIndex, entries[i]!]));
+    const newest = receipts.reduce((a, r, i) => (proofOf(r).treeSize > proofOf(receipts[a]!).treeSize ? i : a), 0);
     const vkey = (await (await fetch(`${ts.url}/checkpoint/key`)).text()).trim();
     const noteKey = parseVerifierKey(vkey);
     expect(noteKey.name).toBe('ts.example/log');
@@ -59,24 +67,24 @@ describe('checkpoints and tiles served by the service', () => {
     const keys = await serviceKeys(ts.url);
     const size = checkpoint.size;
     expect(size).toBeGreaterThanOrEqual(300); // the policy statement is leaf 0
-    const last = verifyReceipt(receipts.at(-1)!, entries.at(-1)!, keys);
+    const last = verifyReceipt(receipts[newest]!, entries[newest]!, keys);
     expect(last.treeSize).toBe(size);
     expect(Buffer.from(last.root!).equals(Buffer.from(checkpoint.root))).toBe(true);
 
     // Tiles only: roots and every receipt's inclusion proof.
     const reader = new TileReader(httpTileFetch(ts.url));
     for (const [i, receipt] of receipts.entries()) {
-      const proof = decodeInclusionProof((readReceiptHeaders(receipt).vdp.get(-1) as Uint8Array[])[0]!);
+      const proof = proofOf(receipt);
       expect(await reader.inclusionProof(proof.leafIndex, proof.treeSize)).toEqual(proof);
       expect(Buffer.from(await reader.root(proof.treeSize)).equals(Buffer.from(verifyReceipt(receipt, entries[i]!, keys).root!))).toBe(true);
     }
     // Entry bundles hold the entries exactly as hashed into the leaves.
     const bundle = await reader.entries(1, size);
-    expect(bundle[0]).toEqual(entries[255]); // leaf 256 = statement 255 (leaf 0 is the policy)
+    expect(bundle[0]).toEqual(atLeaf.get(256)); // leaf 0 is the policy
     const leaf0Tile = await get(`${ts.url}/${tilePath(0, 1, size - 256)}`);
     expect(leaf0Tile.headers.get('cache-control')).toContain('immutable');
     expect(leaf0Tile.headers.get('content-type')).toBe('application/octet-stream');
-    expect(Buffer.from(leaf0Tile.body.subarray(0, 32)).equals(Buffer.from(leafHash(entries[255]!)))).toBe(true);
+    expect(Buffer.from(leaf0Tile.body.subarray(0, 32)).equals(Buffer.from(leafHash(atLeaf.get(256)!)))).toBe(true);
 
     // The directory: written once the service saw the new size.
     let dirCheckpoint = '';
@@ -98,6 +106,21 @@ describe('checkpoints and tiles served by the service', () => {
         expect(decodeEntryBundle(b.body, t.width)).toHaveLength(t.width);
       }
     }
+  });
+
+  it('refuses at registration a statement whose entry an entry bundle cannot carry (65,535 bytes), and publishes the largest that fits', async () => {
+    const padded = (n: number) => createSignedStatement({ payload: Buffer.from(`{"pad":"${'a'.repeat(n)}"}`), contentType: 'application/json', signer: keySigner(issuer), iss: 'https://issuer.example', sub: `pkg:generic/big@${n}`, kid: thumbprint(issuer) });
+    const tooBig = await padded(70_000);
+    const r = await post(ts.url, tooBig);
+    expect(r.status).toBe(413);
+    expect((await problemOf(r)).detail).toMatch(/log entry .*at most 65535 bytes.*tlog-tiles.*Hash Envelope statement instead \(scitt statement create --hash-envelope\)/);
+    // Just under the cap: registered, and its entry bundle carries it whole.
+    let fits = await padded(65_000);
+    fits = await padded(65_000 + 0xffff - statementEntry(fits).length);
+    expect(statementEntry(fits).length).toBe(0xffff);
+    const proof = decodeInclusionProof((readReceiptHeaders(await registerForReceipt(ts.url, fits)).vdp.get(-1) as Uint8Array[])[0]!);
+    const bundle = await new TileReader(httpTileFetch(ts.url)).entries(Math.floor(proof.leafIndex / 256), proof.treeSize);
+    expect(Buffer.from(bundle[proof.leafIndex % 256]!).equals(Buffer.from(statementEntry(fits)))).toBe(true);
   });
 
   it('answers 404 beyond the tree and for paths that are not tile paths', async () => {
