@@ -20,8 +20,52 @@ import { HttpProblem } from './problem.ts';
 /** The latest checkpoint with the cosignatures collected on it, as served: kept across restarts. */
 export const COSIGNED_FILE = 'checkpoint-cosigned';
 
+/**
+ * The committed tree as the publisher reads it, from either store: the SQLite file in the data
+ * directory (sqliteCommittedTree), or a PostgreSQL replica's followed tree (PostgresLog.committedTree).
+ */
+export interface CommittedTree {
+  /** the committed tree size */
+  size(): number;
+  /** the root at a committed size (undefined beyond it; SQLite: at batch sizes only) */
+  rootAt(size: number): Uint8Array | undefined;
+  /** the hash of complete subtree (level, index), within the committed tree */
+  node(level: number, index: number): Uint8Array | undefined;
+  /** hashes of level's complete subtrees from..to-1, in order */
+  nodes(level: number, from: number, to: number): Uint8Array[];
+  /** the statements at leaves from..to-1, in order */
+  statements(from: number, to: number): Uint8Array[] | Promise<Uint8Array[]>;
+  close(): void;
+}
+
+/** The SQLite store's committed tree, through a read-only connection of its own. */
+export function sqliteCommittedTree(dataDir: string): CommittedTree {
+  const db = new DatabaseSync(join(dataDir, DB_FILE), { readOnly: true });
+  db.exec('PRAGMA busy_timeout = 5000');
+  const q: Record<'size' | 'root' | 'nodes' | 'node' | 'entries', StatementSync> = {
+    size: db.prepare('SELECT COALESCE(MAX(tree_size), 0) AS n FROM batches'),
+    root: db.prepare('SELECT root FROM batches WHERE tree_size = ?'),
+    nodes: db.prepare('SELECT idx, hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx'),
+    node: db.prepare('SELECT hash FROM nodes WHERE level = ? AND idx = ?'),
+    entries: db.prepare('SELECT leaf_index, statement FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index'),
+  };
+  return {
+    size: () => Number((q.size.get() as { n: number }).n),
+    rootAt: (size) => {
+      const r = q.root.get(size) as { root: Uint8Array } | undefined;
+      return r ? new Uint8Array(r.root) : undefined;
+    },
+    node: (level, idx) => (q.node.get(level, idx) as { hash: Uint8Array } | undefined)?.hash,
+    nodes: (level, from, to) => (q.nodes.all(level, from, to) as { hash: Uint8Array }[]).map((r) => r.hash),
+    statements: (from, to) => (q.entries.all(from, to) as { statement: Uint8Array }[]).map((r) => new Uint8Array(r.statement)),
+    close: () => db.close(),
+  };
+}
+
 export interface PublisherOptions {
   dataDir: string;
+  /** what to publish; default: the SQLite log in dataDir */
+  tree?: CommittedTree;
   /** the Ed25519 seed of the note key */
   noteSeed: Uint8Array;
   /** checkpoint origin; may be set later (before the first request), like the log's iss */
@@ -30,8 +74,7 @@ export interface PublisherOptions {
 }
 
 export class CheckpointPublisher {
-  readonly #db: DatabaseSync;
-  readonly #q: Record<'size' | 'root' | 'nodes' | 'node' | 'entries', StatementSync>;
+  readonly #tree: CommittedTree;
   readonly #seed: Uint8Array;
   readonly #dataDir: string;
   #signer: (NoteSigner & { verifierKey: string }) | undefined;
@@ -46,15 +89,7 @@ export class CheckpointPublisher {
   #publishedSize: number | undefined;
 
   constructor(o: PublisherOptions) {
-    this.#db = new DatabaseSync(join(o.dataDir, DB_FILE), { readOnly: true });
-    this.#db.exec('PRAGMA busy_timeout = 5000');
-    this.#q = {
-      size: this.#db.prepare('SELECT COALESCE(MAX(tree_size), 0) AS n FROM batches'),
-      root: this.#db.prepare('SELECT root FROM batches WHERE tree_size = ?'),
-      nodes: this.#db.prepare('SELECT idx, hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx'),
-      node: this.#db.prepare('SELECT hash FROM nodes WHERE level = ? AND idx = ?'),
-      entries: this.#db.prepare('SELECT leaf_index, statement FROM entries WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index'),
-    };
+    this.#tree = o.tree ?? sqliteCommittedTree(o.dataDir);
     this.#seed = o.noteSeed;
     this.#dataDir = o.dataDir;
     this.tilesDir = o.tilesDir;
@@ -82,27 +117,26 @@ export class CheckpointPublisher {
   }
 
   close(): void {
-    this.#db.close();
+    this.#tree.close();
   }
 
   /** The committed tree size (the latest batch). */
   size(): number {
-    return Number((this.#q.size.get() as { n: number }).n);
+    return this.#tree.size();
   }
 
   /** The root at a committed batch size (the one its receipts sign). */
   rootAt(size: number): Uint8Array | undefined {
     if (size === 0) return EMPTY_ROOT;
-    const r = this.#q.root.get(size) as { root: Uint8Array } | undefined;
-    return r ? new Uint8Array(r.root) : undefined;
+    return this.#tree.rootAt(size);
   }
 
   /** RFC 9162 consistency proof between two committed sizes (for witnesses), from this connection's view. */
   consistencyProof(from: number, to: number): ConsistencyProof {
-    const q = this.#q.node;
+    const tree = this.#tree;
     const store: NodeStore = {
       getSize: () => to,
-      getNode: (level, idx) => (q.get(level, idx) as { hash: Uint8Array } | undefined)?.hash,
+      getNode: (level, idx) => tree.node(level, idx),
       appendNodes: () => {
         throw new Error('read-only');
       },
@@ -181,24 +215,18 @@ export class CheckpointPublisher {
     const size = this.size();
     const span = 256 ** level;
     if ((index * TILE_WIDTH + width) * span > size) return undefined;
-    const rows = this.#q.nodes.all(8 * level, index * TILE_WIDTH, index * TILE_WIDTH + width) as { idx: number; hash: Uint8Array }[];
+    const rows = this.#tree.nodes(8 * level, index * TILE_WIDTH, index * TILE_WIDTH + width);
     if (rows.length !== width) throw new Error(`node store has ${rows.length} of the ${width} hashes of ${tilePath(level, index, width)}`);
     const out = new Uint8Array(width * HASH_SIZE);
-    rows.forEach((r, i) => out.set(r.hash, i * HASH_SIZE));
+    rows.forEach((hash, i) => out.set(hash, i * HASH_SIZE));
     return out;
   }
 
   /** An entry bundle: the entries exactly as hashed into the leaves (statements with an empty unprotected header). */
-  entryBundle(index: number, width: number): Uint8Array | undefined {
+  entryBundle(index: number, width: number): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     if (index * TILE_WIDTH + width > this.size()) return undefined;
-    const rows = this.#q.entries.all(index * TILE_WIDTH, index * TILE_WIDTH + width) as { leaf_index: number; statement: Uint8Array }[];
-    if (rows.length !== width) throw new Error(`log has ${rows.length} of the ${width} entries of ${entryBundlePath(index, width)}`);
-    const entries = rows.map((r) => statementEntry(new Uint8Array(r.statement)));
-    const big = entries.findIndex((e) => e.length > MAX_BUNDLE_ENTRY);
-    if (big >= 0) {
-      throw new HttpProblem(500, 'Entry Too Large For Tiles', `entry ${index * TILE_WIDTH + big} is ${entries[big]!.length} bytes; tlog-tiles entry bundles carry entries of at most ${MAX_BUNDLE_ENTRY} bytes`);
-    }
-    return encodeEntryBundle(entries);
+    const statements = this.#tree.statements(index * TILE_WIDTH, index * TILE_WIDTH + width);
+    return statements instanceof Promise ? statements.then((rows) => bundleOf(index, width, rows)) : bundleOf(index, width, statements);
   }
 
   /**
@@ -206,7 +234,7 @@ export class CheckpointPublisher {
    * directory: full tiles completed since the last write, and the partial tiles of this size (kept
    * afterwards, as clients holding an older checkpoint may still need them). Returns the size written.
    */
-  writeTilesDir(): number {
+  async writeTilesDir(): Promise<number> {
     const dir = this.tilesDir;
     if (!dir) return -1;
     const size = this.#publishedSize ?? this.size();
@@ -214,12 +242,22 @@ export class CheckpointPublisher {
     if (size === this.#written && size > 0) return size;
     for (const t of tilesForSize(size, this.#written)) {
       writeWhole(join(dir, tilePath(t.level, t.index, t.width)), this.hashTile(t.level, t.index, t.width)!);
-      if (t.level === 0) writeWhole(join(dir, entryBundlePath(t.index, t.width)), this.entryBundle(t.index, t.width)!);
+      if (t.level === 0) writeWhole(join(dir, entryBundlePath(t.index, t.width)), (await this.entryBundle(t.index, t.width))!);
     }
     writeWhole(join(dir, 'checkpoint'), Buffer.from(this.checkpoint(), 'utf8'));
     this.#written = size;
     return size;
   }
+}
+
+function bundleOf(index: number, width: number, rows: Uint8Array[]): Uint8Array {
+  if (rows.length !== width) throw new Error(`log has ${rows.length} of the ${width} entries of ${entryBundlePath(index, width)}`);
+  const entries = rows.map((r) => statementEntry(r));
+  const big = entries.findIndex((e) => e.length > MAX_BUNDLE_ENTRY);
+  if (big >= 0) {
+    throw new HttpProblem(500, 'Entry Too Large For Tiles', `entry ${index * TILE_WIDTH + big} is ${entries[big]!.length} bytes; tlog-tiles entry bundles carry entries of at most ${MAX_BUNDLE_ENTRY} bytes`);
+  }
+  return encodeEntryBundle(entries);
 }
 
 /** The size of the checkpoint already in a tiles directory for this origin (0 when none). */

@@ -16,11 +16,11 @@ export function registerTilesRoutes(app: FastifyInstance, publisher: CheckpointP
     reply.header('Cache-Control', 'no-cache, max-age=0').type('text/plain; charset=utf-8').send(publisher.checkpoint()),
   );
   app.get('/checkpoint/key', (_req, reply) => reply.header('Cache-Control', 'no-cache').type('text/plain; charset=utf-8').send(`${publisher.verifierKey}\n`));
-  app.get<{ Params: { '*': string } }>('/tile/*', (req, reply) => {
+  app.get<{ Params: { '*': string } }>('/tile/*', async (req, reply) => {
     const path = `tile/${req.params['*']}`;
     const ref = parseTilePath(path);
     if (!ref) throw new HttpProblem(404, 'Not Found', `${path} is not a tile path (tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>], c2sp.org/tlog-tiles)`);
-    const bytes = ref.kind === 'entries' ? publisher.entryBundle(ref.index, ref.width) : publisher.hashTile(ref.level, ref.index, ref.width);
+    const bytes = ref.kind === 'entries' ? await publisher.entryBundle(ref.index, ref.width) : publisher.hashTile(ref.level, ref.index, ref.width);
     if (!bytes) throw new HttpProblem(404, 'Not Found', `${path} is beyond the log's committed tree (size ${publisher.size()})`);
     return reply.header('Cache-Control', IMMUTABLE).type('application/octet-stream').send(Buffer.from(bytes));
   });

@@ -4,7 +4,7 @@
  * polling its own read connection (a cheap indexed MAX), so the log's commit path is untouched.
  */
 import type { FastifyInstance } from 'fastify';
-import { CheckpointPublisher } from './checkpoints.ts';
+import { CheckpointPublisher, type CommittedTree } from './checkpoints.ts';
 import { loadOrCreateNoteKeySeed, originFromIss } from './note-key.ts';
 import { registerTilesRoutes } from './tiles-routes.ts';
 import { type WitnessConfig, WitnessCollector } from './witness-client.ts';
@@ -14,6 +14,9 @@ export interface TransparencyOptions {
   /** checkpoint origin; default: the issuer without its scheme */
   origin?: string;
   tilesDir?: string;
+  /** what to publish (default: the SQLite log in dataDir) and the note key seed (default: note-key.ed25519 there) */
+  tree?: CommittedTree;
+  noteSeed?: Uint8Array;
   witnesses?: readonly WitnessConfig[];
   /** how often the committed size is polled (ms) */
   pollMs?: number;
@@ -30,7 +33,7 @@ export interface Transparency {
 }
 
 export function attachTransparency(app: FastifyInstance, o: TransparencyOptions): Transparency {
-  const publisher = new CheckpointPublisher({ dataDir: o.dataDir, noteSeed: loadOrCreateNoteKeySeed(o.dataDir), ...(o.tilesDir ? { tilesDir: o.tilesDir } : {}) });
+  const publisher = new CheckpointPublisher({ dataDir: o.dataDir, noteSeed: o.noteSeed ?? loadOrCreateNoteKeySeed(o.dataDir), ...(o.tree ? { tree: o.tree } : {}), ...(o.tilesDir ? { tilesDir: o.tilesDir } : {}) });
   registerTilesRoutes(app, publisher);
   const collector = o.witnesses && o.witnesses.length > 0 ? new WitnessCollector(publisher, o.witnesses, o.logLine) : undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -42,7 +45,7 @@ export function attachTransparency(app: FastifyInstance, o: TransparencyOptions)
     if (size === lastSize) return;
     // Without witnesses the served checkpoint is always the committed size; with them, the collector sets it.
     if (collector) await collector.collect(size);
-    publisher.writeTilesDir();
+    await publisher.writeTilesDir();
     lastSize = size;
   };
   const sync = (): Promise<void> => {

@@ -4,7 +4,8 @@
  * the integrator lock within 5 s; no acknowledged registration is lost; every receipt verifies with
  * the service key; consistency proofs from every tree head seen to the newest verify; the same
  * statement registered on all three replicas at once is one leaf; the entries table has no duplicates
- * and no gaps. Heavy: a file of its own.
+ * and no gaps. Every replica serves the same C2SP checkpoint (one note key) and tiles that prove the
+ * receipts. Heavy: a file of its own.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,9 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateKey, toPem } from '@scitt-actions/core';
-import { type TrustedKeys, statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
+import { openCheckpoint, parseVerifierKey } from '@scitt-actions/core/checkpoint';
+import { type TrustedKeys, decodeInclusionProof, readReceiptHeaders, statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
+import { TileReader, httpTileFetch } from '@scitt-actions/core/tiles';
 import { parseSignedStatement } from '@scitt-actions/core/statement';
 import { KEY_FILE } from '../src/service-key.ts';
 import { type ServiceProcess, startService } from '../../../test/helpers/transparency-service.ts';
@@ -151,6 +154,28 @@ describe('PostgreSQL store: three replicas, integrator killed under load', () =>
     // Consistency from every tree head seen to the newest.
     const newest = (await fetchTreeHead(url, keys))!;
     for (const h of heads) await assertConsistent(url, keys, { treeSize: h.head.treeSize, root: h.head.root, bytes: h.bytes }, newest);
+
+    // C2SP checkpoints and tiles from every replica: one note key, the newest root, the receipts' proofs.
+    const noteKeys = new Set(await Promise.all(survivors.map(async (s) => (await (await fetch(`${s.url}/checkpoint/key`)).text()).trim())));
+    expect(noteKeys.size).toBe(1);
+    const noteKey = parseVerifierKey([...noteKeys][0]!);
+    const sampled = acks.filter((a, i) => a.receipt && i % 40 === 0);
+    for (const s of survivors) {
+      let checkpoint = openCheckpoint(await (await fetch(`${s.url}/checkpoint`)).text(), noteKey);
+      await until(`${s.url} publishes the newest checkpoint`, 10_000, async () => {
+        checkpoint = openCheckpoint(await (await fetch(`${s.url}/checkpoint`)).text(), noteKey);
+        return checkpoint.size === newest.head.treeSize;
+      });
+      expect(Buffer.from(checkpoint.root).equals(Buffer.from(newest.head.root))).toBe(true);
+      const reader = new TileReader(httpTileFetch(s.url));
+      expect(Buffer.from(await reader.root(checkpoint.size)).equals(Buffer.from(checkpoint.root))).toBe(true);
+      for (const a of sampled) {
+        const proof = decodeInclusionProof((readReceiptHeaders(a.receipt!).vdp.get(-1) as Uint8Array[])[0]!);
+        expect(await reader.inclusionProof(proof.leafIndex, proof.treeSize)).toEqual(proof);
+        const bundle = await reader.entries(Math.floor(proof.leafIndex / 256), checkpoint.size);
+        expect(bundle[proof.leafIndex % 256]).toEqual(statementEntry(parseSignedStatement(a.statement)));
+      }
+    }
 
     // The table: one row per statement, leaves 0..n-1, nothing left pending.
     const c = new pg.Client({ connectionString: db.url });

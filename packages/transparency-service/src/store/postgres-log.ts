@@ -17,7 +17,9 @@
  *   nodes are followed into memory (core's MemoryNodeStore, 64 bytes a leaf) by tree size.
  * - All replicas sign with the same key, service-key.pem provisioned into each data directory.
  *
- * Not covered yet on this store: key rotation, C2SP checkpoints and tiles (SQLite only, refused clearly).
+ * - C2SP checkpoints and tiles: the SQLite store's publisher (checkpoints.ts) reads committedTree().
+ *
+ * Not covered yet on this store: key rotation (refused clearly).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -25,8 +27,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { ScittError } from '@scitt-actions/core';
 import { type Signer, keySigner } from '@scitt-actions/core/cose';
-import { MemoryNodeStore, MerkleTree, type StoredNode, leafHash } from '@scitt-actions/core/merkle';
+import { EMPTY_ROOT, MemoryNodeStore, MerkleTree, type StoredNode, leafHash } from '@scitt-actions/core/merkle';
 import { type SignedStatement, createSignedStatement, parseSignedStatement } from '@scitt-actions/core/statement';
+import type { CommittedTree } from '../checkpoints.ts';
 import type { BatchRow, EntrySignatureRow, RefusalRow } from '../database.ts';
 import { type Queued, type Registration, entryIdHex, refusalProblem, refusedBy } from '../log.ts';
 import { HttpProblem } from '../problem.ts';
@@ -103,6 +106,8 @@ export class PostgresLog implements LogService {
   #signer: Signer;
   #nodes = new RecordingNodeStore();
   #tree = new MerkleTree(this.#nodes);
+  /** the tree size committed in the database that this replica has followed (the in-memory tree may be ahead while integrating) */
+  #committed = 0;
   /** serialises changes to the in-memory tree (following the database, or integrating) */
   #treeLock: Promise<unknown> = Promise.resolve();
   #policy: { compiled: CompiledPolicy; leafIndex: number } = { compiled: new CompiledPolicy(DEFAULT_POLICY), leafIndex: -1 };
@@ -187,7 +192,31 @@ export class PostgresLog implements LogService {
   }
 
   size(): number {
-    return this.#nodes.getSize();
+    return this.#committed;
+  }
+
+  /**
+   * The committed tree for the C2SP publisher (checkpoints.ts), the same code as on SQLite: nodes from
+   * the followed in-memory tree, statements from the database. Every replica serves the same tiles.
+   */
+  committedTree(): CommittedTree {
+    return {
+      size: () => this.#committed,
+      rootAt: (n) => (!Number.isSafeInteger(n) || n < 0 || n > this.#committed ? undefined : n === 0 ? EMPTY_ROOT : this.#tree.root(n)),
+      node: (level, idx) => this.#nodes.getNode(level, idx),
+      nodes: (level, from, to) => {
+        const out: Uint8Array[] = [];
+        for (let i = from; i < to; i++) {
+          const h = this.#nodes.getNode(level, i);
+          if (!h) break;
+          out.push(h);
+        }
+        return out;
+      },
+      statements: async (from, to) =>
+        (await this.#pool.query<{ statement: Buffer }>('SELECT statement FROM entries WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index', [from, to])).rows.map((r) => new Uint8Array(r.statement)),
+      close: () => undefined,
+    };
   }
 
   rotateKey(): Promise<Registration> {
@@ -377,6 +406,7 @@ export class PostgresLog implements LogService {
           this.#o.logLine({ level: 'error', msg: 'the database holds a shorter tree than this replica followed: committed batches were lost (failover to an asynchronous standby?); following it again from the start', database: to, replica: from });
           this.#nodes = new RecordingNodeStore();
           this.#tree = new MerkleTree(this.#nodes);
+          this.#committed = 0;
           from = 0;
         }
         if (to > from) {
@@ -386,6 +416,7 @@ export class PostgresLog implements LogService {
             to,
           );
         }
+        this.#committed = this.#nodes.getSize();
         const p = (await client.query<{ leaf_index: string; policy: string }>('SELECT leaf_index, policy FROM policies ORDER BY leaf_index DESC LIMIT 1')).rows[0];
         if (p && Number(p.leaf_index) !== this.#policy.leafIndex) this.#policy = { compiled: new CompiledPolicy(JSON.parse(p.policy) as RegistrationPolicy), leafIndex: Number(p.leaf_index) };
         await client.query('COMMIT');
@@ -404,6 +435,7 @@ export class PostgresLog implements LogService {
     return this.#withTree(async () => {
       this.#nodes = new RecordingNodeStore();
       this.#tree = new MerkleTree(this.#nodes);
+      this.#committed = 0;
     }).then(() => this.#catchUp());
   }
 
@@ -599,6 +631,7 @@ export class PostgresLog implements LogService {
         await client.query('DELETE FROM pending WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
         await client.query('SELECT pg_notify($1, $2)', ['scitt_log', String(newSize)]);
         await client.query('COMMIT');
+        this.#committed = newSize;
         this.#policy = inForce;
         this.onBatch?.(rows.length, (performance.now() - started) / 1000);
         return rows.length;
