@@ -228,7 +228,12 @@ describe('a forked service', { timeout: 180_000 }, () => {
     const stranger = ed25519Cosigner('witness.example/stranger', generateEd25519Seed()).verifierKey;
     const unnamed = await cli('ws-a', a.url, '--witness-key', stranger);
     expect([unnamed.code, unnamed.stderr]).toEqual([1, expect.stringMatching(/0 valid cosignature.*also signed by witness\.example\/w1\+[0-9a-f]{8}, not named witnesses.*\[ERR_WITNESS_QUORUM\]/)]);
-    // A quorum the named witnesses cannot meet is a usage error.
+    // A quorum the named witnesses cannot meet, or a key that is none, is a usage error, found before verifying.
     expect((await cli('ws-a', a.url, '--witness-key', w.key, '--min-witnesses', '2')).code).toBe(2);
+    const badKey = await cli('ws-a', a.url, '--witness-key', 'witness.example/w1+00000000+AAAA');
+    expect([badKey.code, badKey.stderr]).toEqual([2, expect.stringContaining('--witness-key: ')]);
+    const badInput = await runBundledAction('verify-gate', { ...gate, 'log-url': a.url, 'witness-keys': 'not a key' }, { workspace: join(dir, 'ws-a') });
+    expect(badInput.code).not.toBe(0);
+    expect(badInput.errors.join('\n')).toContain('witness-keys: ');
   });
 });

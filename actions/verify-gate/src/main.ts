@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type GateReport } from '@scitt-actions/core';
 import { ciIdentityInputsFrom } from '@scitt-actions/core/identity';
 import { reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
-import { checkTreesWithTrustPolicy, verifiedTreesOf } from '@scitt-actions/core/checkpoint';
+import { checkTreesWithTrustPolicy, parseVerifierKey, verifiedTreesOf } from '@scitt-actions/core/checkpoint';
 import { InputError, annotate, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions } from '../../_shared/src/stores.ts';
 
@@ -37,6 +37,16 @@ function witnessQuorum(): { minWitnesses: number; logKeys: string[]; witnessKeys
   const witnessKeys = listInput('witness-keys');
   if (minWitnesses > 0 && (!logKeys.length || !witnessKeys.length)) throw new InputError("min-witnesses needs the service's log-key and the witnesses' witness-keys");
   if (minWitnesses === 0 && (logKeys.length || witnessKeys.length)) throw new InputError('log-key and witness-keys apply with min-witnesses: set it, or drop them');
+  if (minWitnesses > witnessKeys.length) throw new InputError(`min-witnesses ${minWitnesses} cannot be met by the ${witnessKeys.length} witness-keys given`);
+  for (const [input, keys] of [['log-key', logKeys], ['witness-keys', witnessKeys]] as const) {
+    for (const key of keys) {
+      try {
+        parseVerifierKey(key);
+      } catch (e) {
+        throw new InputError(`${input}: ${(e as Error).message}`);
+      }
+    }
+  }
   return { minWitnesses, logKeys, witnessKeys };
 }
 

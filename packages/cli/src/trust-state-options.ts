@@ -4,7 +4,7 @@
  * alike. The checks are core's (core/checkpoint/trust-state.ts checkTreesWithTrustPolicy).
  */
 import type { Command } from 'commander';
-import { type TrustStateCheck, type VerifiedTree, checkTreesWithTrustPolicy } from '@scitt-actions/core/checkpoint';
+import { type TrustStateCheck, type VerifiedTree, checkTreesWithTrustPolicy, parseVerifierKey } from '@scitt-actions/core/checkpoint';
 import { intOption } from './numbers.ts';
 import { UsageError } from './run.ts';
 
@@ -31,11 +31,27 @@ export function addTrustStateOptions(cmd: Command): Command {
 
 export const wantsTrustState = (o: TrustStateFlags): boolean => o.trustState !== undefined || o.minWitnesses !== undefined;
 
-/** Every verified receipt's tree against the state (and the witness policy); saves the advanced state. */
-export async function enforceTrustStateOnTrees(trees: readonly VerifiedTree[], o: TrustStateFlags): Promise<TrustStateCheck[]> {
+/** Checks the flags before anything is verified: the quorum, its keys, and that the keys parse. Returns K (0: none). */
+export function checkTrustStateFlags(o: TrustStateFlags): number {
   const k = o.minWitnesses !== undefined ? intOption('--min-witnesses', o.minWitnesses, { min: 1 }) : 0;
   if (k > 0 && (!o.logKey?.length || !o.witnessKey?.length)) throw new UsageError("--min-witnesses needs the service's --log-key and the witnesses' --witness-key");
   if (k === 0 && (o.logKey?.length || o.witnessKey?.length)) throw new UsageError('--log-key and --witness-key apply with --min-witnesses K: add it, or drop them');
+  if (k > (o.witnessKey?.length ?? 0)) throw new UsageError(`--min-witnesses ${k} cannot be met by the ${o.witnessKey!.length} --witness-key given`);
+  for (const [flag, keys] of [['--log-key', o.logKey], ['--witness-key', o.witnessKey]] as const) {
+    for (const key of keys ?? []) {
+      try {
+        parseVerifierKey(key);
+      } catch (e) {
+        throw new UsageError(`${flag}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return k;
+}
+
+/** Every verified receipt's tree against the state (and the witness policy); saves the advanced state. */
+export async function enforceTrustStateOnTrees(trees: readonly VerifiedTree[], o: TrustStateFlags): Promise<TrustStateCheck[]> {
+  const k = checkTrustStateFlags(o);
   return checkTreesWithTrustPolicy(trees, {
     statePath: o.trustState,
     logUrl: o.logUrl,

@@ -8,7 +8,7 @@ import { sha256WithProgress } from '../progress.ts';
 import { createProgressRenderer } from '@scitt-actions/core/payload';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 import { addCiIdentityOptions, ciIdentityInputsOf } from '../identity-options.ts';
-import { type TrustStateFlags, addTrustStateOptions, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
+import { type TrustStateFlags, addTrustStateOptions, checkTrustStateFlags, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
 
 interface VerifyFlags extends StorageFlags, IdentityInputs, TrustStateFlags {
   tsKeys: string[];
@@ -100,6 +100,7 @@ export function registerVerify(program: Command): void {
   addTrustStateOptions(addStorageOptions(addIdentityOptions(cmd))).action(
     action('verify', async (file: string | undefined, o: VerifyFlags) => {
       if (!o.tsKeys.length) throw new UsageError('name the trusted Transparency Service(s): --ts-keys URL|FILE');
+      checkTrustStateFlags(o); // before anything is verified
       if (!file) return gate(o);
       if ((o.artifact?.length ?? 0) > 1) throw new UsageError('with a FILE, give one --artifact');
       if (o.artifact?.some(isStoreLocation)) throw new UsageError('with a FILE, --artifact is the artifact file itself; release:/oci:// locations are for the gate (drop FILE)');
