@@ -26,7 +26,7 @@ export async function c2spVerifier(): Promise<string> {
   if (existsSync(bin)) return bin;
   mkdirSync(cache, { recursive: true });
   const tmp = `${bin}.${process.pid}.tmp`;
-  const env = { ...process.env, GO111MODULE: 'off', GOPATH, GOCACHE: join(cache, 'go-build'), GOFLAGS: '', GOPROXY: 'off', CGO_ENABLED: '0' };
+  const env = { ...process.env, GO111MODULE: 'off', GOPATH, GOCACHE: join(cache, 'go-build'), GOFLAGS: '', GOPROXY: 'off' }; // cgo as Debian built the standard library: its packages are reused, not rebuilt
   await run(go, ['build', '-o', tmp, SOURCE], { env, cwd: join(ROOT, 'test/c2sp-go'), timeout: 300_000 });
   renameSync(tmp, bin); // parallel workers: each build is whole, the last rename wins
   return bin;
