@@ -109,6 +109,25 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /**
+ * For structures written out by hand at their exact size (the log entry, Sig_structure): the
+ * generic encoder grows its buffer by doubling, so a 12 MiB payload took a 48 MiB buffer.
+ * Length of the shortest head (RFC 8949 §4.2.1) of a byte or text string of `n` bytes.
+ */
+export function bstrHeadLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+}
+
+/** Major type 2 head with the shortest argument (RFC 8949 §3, §4.2.1), then the bytes; returns the next offset. */
+export function writeBstr(out: Uint8Array, at: number, b: Uint8Array): number {
+  const n = b.length;
+  const extra = bstrHeadLength(n) - 1;
+  out[at] = extra === 0 ? 0x40 + n : 0x40 + [0, 24, 25, 0, 26, 0, 0, 0, 27][extra]!;
+  for (let i = extra, v = n; i >= 1; i--, v = Math.floor(v / 256)) out[at + i] = v % 256;
+  out.set(b, at + 1 + extra);
+  return at + 1 + extra + n;
+}
+
+/**
  * Walks the item heads of `bytes` and throws a CborError at the first problem. Exactly one top-level
  * item must fill the input.
  */

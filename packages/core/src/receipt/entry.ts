@@ -5,7 +5,7 @@
  * exactly this object (transmute: leaf input; scitt-ccf-ledger: data_hash), so receipts issued and
  * verified here agree with theirs.
  */
-import { Tag, decode } from '../cbor.ts';
+import { Tag, bstrHeadLength, decode, writeBstr } from '../cbor.ts';
 import { CoseError, StatementError } from '../errors.ts';
 import { Header, type HeaderMap } from '../cose/headers.ts';
 import { COSE_SIGN1_TAG, type Sign1 } from '../cose/sign1.ts';
@@ -85,18 +85,4 @@ export function statementEntry(statement: Uint8Array | StatementParts | Sign1 | 
   else out[at++] = 0xf6; // nil
   writeBstr(out, at, sig);
   return out;
-}
-
-function bstrHeadLength(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
-}
-
-/** Major type 2 head with the shortest argument (RFC 8949 §3, §4.2.1), then the bytes; returns the next offset. */
-function writeBstr(out: Uint8Array, at: number, b: Uint8Array): number {
-  const n = b.length;
-  const extra = bstrHeadLength(n) - 1;
-  out[at] = extra === 0 ? 0x40 + n : 0x40 + [0, 24, 25, 0, 26, 0, 0, 0, 27][extra]!;
-  for (let i = extra, v = n; i >= 1; i--, v = Math.floor(v / 256)) out[at + i] = v % 256;
-  out.set(b, at + 1 + extra);
-  return at + 1 + extra + n;
 }
