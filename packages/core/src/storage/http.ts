@@ -19,6 +19,26 @@ function tooLarge(what: string, size: number | string, max: number): StorageErro
   return new StorageError('ERR_STORAGE_LIMIT', `${what} is ${size} bytes; at most ${max} are read — the server sent more than any object of this kind may be`);
 }
 
+/** ES2024's ArrayBuffer members (Node >= 22), which this project's TypeScript lib does not name yet */
+type Detachable = ArrayBuffer & { readonly detached: boolean; transfer(length?: number): ArrayBuffer };
+
+/**
+ * Frees a chunk read from a body once its bytes have been used (copied or hashed), instead of at
+ * V8's next garbage collection: a body streams in 64 KiB chunks, and V8 lets up to 64 MiB of dead
+ * ones pile up before it collects, which a 64 MiB download then keeps as process memory. Only a
+ * chunk that spans its whole ArrayBuffer: a chunk read from a stream is the reader's (a byte stream
+ * transfers each one it is given), and one that views part of a larger buffer may share it.
+ */
+function releaseChunk(chunk: Uint8Array): void {
+  const b = chunk.buffer as Detachable;
+  if (!(b instanceof ArrayBuffer) || b.detached || chunk.byteOffset !== 0 || chunk.byteLength !== b.byteLength) return;
+  try {
+    b.transfer(0);
+  } catch {
+    // not detachable (e.g. WebAssembly memory): left to the collector
+  }
+}
+
 /**
  * Reads a body of at most `max` bytes; refuses larger ones without reading them. With a size known
  * beforehand (`declared`, or `expected` from an API listing) the bytes are copied into one buffer
@@ -44,14 +64,17 @@ export async function readLimited(body: ReadableStream<Uint8Array> | null, max: 
         await reader.cancel().catch(() => undefined);
         throw tooLarge(what, `more than ${max}`, max);
       }
-      if (into && size + value.byteLength <= into.byteLength) into.set(value, size);
-      else {
+      const at = size;
+      size += value.byteLength;
+      if (into && size <= into.byteLength) {
+        into.set(value, at);
+        releaseChunk(value);
+      } else {
         // more than announced: kept as chunks from here on
-        if (into) chunks.push(into.subarray(0, size));
+        if (into) chunks.push(into.subarray(0, at));
         into = undefined;
         chunks.push(value);
       }
-      size += value.byteLength;
     }
   } catch (e) {
     if (e instanceof StorageError) throw e;
@@ -93,6 +116,7 @@ export async function hashLimited(body: ReadableStream<Uint8Array> | null, max: 
           throw tooLarge(what, `more than ${max}`, max);
         }
         for (const h of hashes) h.update(value);
+        releaseChunk(value);
       }
     } catch (e) {
       if (e instanceof StorageError) throw e;
