@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFile, writeFile } from 'node:fs/promises';
 import { type IssuerSigner, issueEvidenceStatements } from '@scitt-actions/core';
-import { fetchSigstoreTrustedRoot } from '@scitt-actions/core/identity';
+import { type IdentityPolicy, fetchSigstoreTrustedRoot } from '@scitt-actions/core/identity';
 import { type EvidenceKind, type PayloadPlacement, type Subject, buildProvenanceStatement, collectSubjects, createProgressRenderer, toInTotoSubject } from '@scitt-actions/core/payload';
 import { UsageError, action } from '../run.ts';
 import { printJson, report } from '../io.ts';
@@ -26,6 +26,38 @@ export function addSubjectOptions(cmd: Command): Command {
     .option('--subject-image <IMAGE...>', 'container images by digest, REGISTRY/REPO@sha256:HEX (repeatable)');
 }
 
+/** Flags naming who must have signed a Sigstore bundle given as --payload: cosign's identity flags, for the bundle's certificate. */
+export interface BundleIdentityFlags {
+  bundleCertificateIdentity?: string;
+  bundleCertificateIdentityRegexp?: string;
+  bundleCertificateOidcIssuer?: string;
+  bundleCertificateOidcIssuerRegexp?: string;
+}
+
+export function addBundleIdentityOptions(cmd: Command): Command {
+  return cmd
+    .option('--bundle-certificate-identity <SAN>', 'a Sigstore bundle as --payload must be signed by this certificate SAN, exact (e.g. https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/tags/v1)')
+    .option('--bundle-certificate-identity-regexp <RE>', "the bundle signer's SAN, a regular expression matched against the whole SAN")
+    .option('--bundle-certificate-oidc-issuer <URL>', "the bundle signer's OIDC issuer, exact (default with an identity: GitHub Actions)")
+    .option('--bundle-certificate-oidc-issuer-regexp <RE>', "the bundle signer's OIDC issuer, a regular expression matched against the whole issuer");
+}
+
+/** The identity policy of the bundle flags; undefined when none is given (the bundle's signer is then recorded, not required). */
+function bundleIdentityOf(f: BundleIdentityFlags): IdentityPolicy | undefined {
+  const policy: IdentityPolicy = {
+    ...(f.bundleCertificateIdentity !== undefined ? { certificateIdentity: f.bundleCertificateIdentity } : {}),
+    ...(f.bundleCertificateIdentityRegexp !== undefined ? { certificateIdentityRegexp: f.bundleCertificateIdentityRegexp } : {}),
+    ...(f.bundleCertificateOidcIssuer !== undefined ? { certOidcIssuer: f.bundleCertificateOidcIssuer } : {}),
+    ...(f.bundleCertificateOidcIssuerRegexp !== undefined ? { certOidcIssuerRegexp: f.bundleCertificateOidcIssuerRegexp } : {}),
+  };
+  if (Object.keys(policy).length === 0) return undefined;
+  // an issuer alone would accept anyone that issuer vouches for: cosign requires an identity too
+  if (policy.certificateIdentity === undefined && policy.certificateIdentityRegexp === undefined) {
+    throw new UsageError('name the bundle signer: --bundle-certificate-identity SAN or --bundle-certificate-identity-regexp RE (the OIDC issuer alone admits anyone it vouches for)');
+  }
+  return policy;
+}
+
 export const hasSubjects = (f: SubjectFlags) => !!(f.subjectPath?.length || f.subjectDigest || f.subjectChecksums?.length || f.subjectImage?.length);
 
 async function subjectsFrom(f: SubjectFlags): Promise<Subject[]> {
@@ -47,9 +79,10 @@ async function subjectsFrom(f: SubjectFlags): Promise<Subject[]> {
 }
 
 export async function issueFromEvidence(
-  f: SubjectFlags & { payload: string; type?: string; placement?: string; publishBase?: string; outDir?: string; iss?: string; trustedRoot?: string },
+  f: SubjectFlags & BundleIdentityFlags & { payload: string; type?: string; placement?: string; publishBase?: string; outDir?: string; iss?: string; trustedRoot?: string },
   signer: IssuerSigner,
 ): Promise<void> {
+  const sigstoreIdentity = bundleIdentityOf(f);
   const kind = (f.type ?? 'auto') as EvidenceKind | 'auto';
   if (!['auto', 'sbom', 'in-toto', 'provenance', 'scan'].includes(kind)) throw new UsageError(`--type must be sbom, in-toto, provenance, scan or auto; got ${f.type}`);
   if (f.placement && f.placement !== 'hash-envelope' && f.placement !== 'embedded') throw new UsageError('--placement must be hash-envelope or embedded');
@@ -63,6 +96,7 @@ export async function issueFromEvidence(
     ...(f.publishBase ? { publishBase: f.publishBase } : {}),
     // a Sigstore bundle as --payload is verified against this root (read only if one is given)
     sigstoreTrustedRoot: f.trustedRoot ? () => readFile(f.trustedRoot!, 'utf8') : () => fetchSigstoreTrustedRoot(),
+    ...(sigstoreIdentity ? { sigstoreIdentity } : {}),
   });
   if (f.json) {
     printJson({ statements: issued.map(({ subject, ...rest }) => ({ subjectName: subject.name, digest: subject.digest, ...rest })) });

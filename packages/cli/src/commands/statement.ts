@@ -5,7 +5,7 @@ import { digestPreimage, parseSignedStatement, verifyPreimage, verifySignedState
 import { loadX509Trust } from '@scitt-actions/core/verify';
 import { UsageError, action } from '../run.ts';
 import { hex, readInput, readKey, report, writeOutput } from '../io.ts';
-import { type SubjectFlags, addSubjectOptions, hasSubjects, issueFromEvidence } from './evidence.ts';
+import { type BundleIdentityFlags, type SubjectFlags, addBundleIdentityOptions, addSubjectOptions, hasSubjects, issueFromEvidence } from './evidence.ts';
 import { contentTypeFor } from '../content-type.ts';
 
 /** --key signs with that key; --keyless (or no --key inside GitHub Actions with id-token permission) goes through Fulcio. */
@@ -22,7 +22,7 @@ async function signerFor(o: CreateOptions): Promise<IssuerSigner> {
   return keylessSigner({ trust, ...(o.fulcioUrl ? { fulcioUrl: o.fulcioUrl } : {}) });
 }
 
-interface CreateOptions extends SubjectFlags {
+interface CreateOptions extends SubjectFlags, BundleIdentityFlags {
   payload: string;
   type?: string;
   placement?: string;
@@ -76,13 +76,14 @@ export function registerStatement(program: Command): void {
     .option('--detached', 'leave the payload out of the statement (nil payload)')
     .option('--out <STATEMENT.cose>', 'with --sub: where to write the statement')
     .option('--json', 'print the result as JSON');
-  addSubjectOptions(create).action(
+  addBundleIdentityOptions(addSubjectOptions(create)).action(
       action('operate', async (o: CreateOptions) => {
         if (hasSubjects(o)) {
           if (o.sub || o.out || o.hashEnvelope || o.location) throw new UsageError('--subject-* derives sub and placement: drop --sub, --out, --hash-envelope and --location (use --out-dir, --placement)');
           return issueFromEvidence(o, await signerFor(o));
         }
         if (!o.sub || !o.out) throw new UsageError('name the subject: --sub SUB --out FILE, or --subject-path/--subject-digest/--subject-checksums/--subject-image');
+        if (Object.keys(o).some((k) => k.startsWith('bundleCertificate'))) throw new UsageError('--bundle-certificate-* check a Sigstore bundle taken in as evidence, which only the --subject-* mode does: add --subject-path (or drop them)');
         if (o.location && !o.hashEnvelope) throw new UsageError('--location only applies with --hash-envelope');
         const contentType = await contentTypeFor(o); // detected and validated as the subject mode does
         const signer = await signerFor(o);

@@ -17,7 +17,8 @@ import { MediaType } from '../payload/media-types.ts';
 import { type PayloadPlacement, choosePlacement } from '../payload/placement.ts';
 import { type GitHubActionsEnv, type ProvenanceOptions, buildProvenanceStatement } from '../payload/provenance.ts';
 import { type ScaiObjectReference, scaiObjectReference } from '../payload/scai.ts';
-import { isSigstoreBundle, verifySigstoreBundle } from '../payload/sigstore-bundle.ts';
+import { type VerifiedSigstoreBundle, isSigstoreBundle, verifySigstoreBundle } from '../payload/sigstore-bundle.ts';
+import type { IdentityPolicy } from '../identity/policy.ts';
 import { type Subject, toInTotoSubject } from '../payload/subjects.ts';
 import { STATEMENT_MEDIA_TYPE } from './profile.ts';
 import { issueSignedStatement } from './issue.ts';
@@ -46,6 +47,8 @@ export interface IssueEvidenceInput {
   publishBase?: string;
   /** Sigstore trusted_root.json (text or object) that Sigstore bundles given as evidence are verified against */
   sigstoreTrustedRoot?: string | object | (() => Promise<string | object>);
+  /** who must have signed the Sigstore bundles given as evidence (their Fulcio certificates), as verification's identity policy; with it, every evidence file must be a bundle */
+  sigstoreIdentity?: IdentityPolicy;
 }
 
 export interface IssuedStatement {
@@ -86,10 +89,11 @@ interface LoadedEvidence {
 }
 
 /** A Sigstore bundle is verified, and its in-toto statement (the signed DSSE payload) is the evidence. */
-async function loadBundle(path: string, raw: Uint8Array, source: EvidenceSource, trustedRoot: IssueEvidenceInput['sigstoreTrustedRoot']): Promise<LoadedEvidence> {
+async function loadBundle(path: string, raw: Uint8Array, source: EvidenceSource, trustedRoot: IssueEvidenceInput['sigstoreTrustedRoot'], identity?: IdentityPolicy): Promise<LoadedEvidence> {
   if (trustedRoot === undefined) throw new PayloadError('ERR_USAGE', `${path} is a Sigstore bundle: it is verified before use, so give the Sigstore trusted root (--trusted-root trusted_root.json, or the public-good root through TUF)`);
   const root = typeof trustedRoot === 'function' ? await trustedRoot() : trustedRoot;
   const v = verifySigstoreBundle(raw, root);
+  if (identity) await checkBundleSigner(basename(path), v, identity);
   const evidence = await detectEvidence(v.statement, { expected: source.expected ?? 'auto', name: `the in-toto statement of ${basename(path)}` });
   const rekor = v.tlog[0];
   return {
@@ -108,7 +112,21 @@ async function loadBundle(path: string, raw: Uint8Array, source: EvidenceSource,
   };
 }
 
-async function load(source: EvidenceSource, subjects: readonly Subject[], trustedRoot?: IssueEvidenceInput['sigstoreTrustedRoot']): Promise<LoadedEvidence> {
+/** The bundle's Fulcio certificate meets the identity required of its signer (a key-signed bundle has none to meet it with). */
+async function checkBundleSigner(name: string, v: VerifiedSigstoreBundle, identity: IdentityPolicy): Promise<void> {
+  const who = `${v.identity.san ?? 'a key'}${v.identity.issuer ? ` (OIDC issuer ${v.identity.issuer})` : ''}`;
+  if (!v.certificate) throw new PayloadError('ERR_SIGSTORE_BUNDLE', `Sigstore bundle ${name} refused: it is signed with a key, not a Fulcio certificate, so it has no identity to meet the one required`);
+  // loaded only when an identity is required: issuing otherwise never parses a certificate
+  const { checkIdentityPolicy } = await import('../identity/policy.ts');
+  const { fulcioIdentity } = await import('../identity/fulcio.ts');
+  try {
+    checkIdentityPolicy(fulcioIdentity(v.certificate), identity);
+  } catch (e) {
+    throw new PayloadError('ERR_SIGSTORE_BUNDLE', `Sigstore bundle ${name} refused: signed by ${who}, not by the identity required: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function load(source: EvidenceSource, subjects: readonly Subject[], trustedRoot?: IssueEvidenceInput['sigstoreTrustedRoot'], identity?: IdentityPolicy): Promise<LoadedEvidence> {
   if (source.provenance) {
     const statement = buildProvenanceStatement(subjects.map(toInTotoSubject), source.provenance.env, source.provenance.options);
     const bytes = new TextEncoder().encode(`${JSON.stringify(statement, null, 2)}\n`);
@@ -119,8 +137,10 @@ async function load(source: EvidenceSource, subjects: readonly Subject[], truste
   const size = await stat(source.path).then((s) => s.size, () => Infinity);
   if (size <= 16 * 1024 * 1024) {
     const raw = new Uint8Array(await readFile(source.path));
-    if (isSigstoreBundle(raw)) return loadBundle(source.path, raw, source, trustedRoot);
+    if (isSigstoreBundle(raw)) return loadBundle(source.path, raw, source, trustedRoot, identity);
   }
+  // an identity required of a bundle's signer is never dropped quietly because the evidence is something else
+  if (identity) throw new PayloadError('ERR_USAGE', `${source.path} is not a Sigstore bundle, so no bundle signer's identity can be checked: drop the bundle identity options or give the bundle`);
   const f = await readEvidenceFile(source.path, { expected: source.expected ?? 'auto' });
   return { evidence: f, bytes: f.bytes, name: basename(source.path), sha256: f.sha256 };
 }
@@ -131,7 +151,7 @@ export async function issueEvidenceStatements(input: IssueEvidenceInput): Promis
   await mkdir(input.outputDir, { recursive: true });
   const out: IssuedStatement[] = [];
   for (const source of input.evidence) {
-    const ev = await load(source, input.subjects, input.sigstoreTrustedRoot);
+    const ev = await load(source, input.subjects, input.sigstoreTrustedRoot, input.sigstoreIdentity);
     // Evidence that names its subjects must name each artifact it is issued about.
     const declares = declaredSubjectDigests(ev.evidence).length > 0;
     for (const subject of input.subjects) {
