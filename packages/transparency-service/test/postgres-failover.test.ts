@@ -5,7 +5,7 @@
  * the service key; consistency proofs from every tree head seen to the newest verify; the same
  * statement registered on all three replicas at once is one leaf; the entries table has no duplicates
  * and no gaps. Every replica serves the same C2SP checkpoint (one note key) and tiles that prove the
- * receipts. Heavy: a file of its own.
+ * receipts, and the same web view. Heavy: a file of its own.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -174,6 +174,19 @@ describe('PostgreSQL store: three replicas, integrator killed under load', () =>
         expect(await reader.inclusionProof(proof.leafIndex, proof.treeSize)).toEqual(proof);
         const bundle = await reader.entries(Math.floor(proof.leafIndex / 256), checkpoint.size);
         expect(bundle[proof.leafIndex % 256]).toEqual(statementEntry(parseSignedStatement(a.statement)));
+      }
+    }
+
+    // The web view from every replica: the search index (its own, in the replica's data directory) finds entries.
+    for (const s of survivors) {
+      expect((await (await fetch(`${s.url}/log`)).text())).toContain(`<strong id="tree-size">${newest.head.treeSize}</strong>`);
+      for (const a of sampled) {
+        const found = await fetch(`${s.url}/log/search?q=${a.id}`, { redirect: 'manual' });
+        expect(found.status, `search ${a.id} on ${s.url}`).toBe(303);
+        expect(found.headers.get('location')).toBe(`/log/entries/${a.id}`);
+        const page = await fetch(`${s.url}/log/entries/${a.id}`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain(a.id);
       }
     }
 

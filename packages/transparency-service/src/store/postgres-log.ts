@@ -17,7 +17,8 @@
  *   nodes are followed into memory (core's MemoryNodeStore, 64 bytes a leaf) by tree size.
  * - All replicas sign with the same key, service-key.pem provisioned into each data directory.
  *
- * - C2SP checkpoints and tiles: the SQLite store's publisher (checkpoints.ts) reads committedTree().
+ * - C2SP checkpoints and tiles: the SQLite store's publisher (checkpoints.ts) reads committedTree(); the
+ *   web view's search index (web/search-index.ts) reads indexSource().
  *
  * Not covered yet on this store: key rotation (refused clearly).
  */
@@ -33,6 +34,7 @@ import type { CommittedTree } from '../checkpoints.ts';
 import type { BatchRow, EntrySignatureRow, RefusalRow } from '../database.ts';
 import { type Queued, type Registration, entryIdHex, refusalProblem, refusedBy } from '../log.ts';
 import { HttpProblem } from '../problem.ts';
+import type { IndexSource } from '../web/search-index.ts';
 import { consistencyProofBytes, inclusionReceipt, signBatch, signEntries, statementEntry } from '../receipts.ts';
 import { CompiledPolicy, DEFAULT_POLICY, POLICY_MEDIA_TYPE, POLICY_SUBJECT, type RegistrationPolicy } from '../registration-policy.ts';
 import { KEY_FILE, type ServiceKey, assertSignedLog, loadOrCreateServiceKey } from '../service-key.ts';
@@ -215,6 +217,21 @@ export class PostgresLog implements LogService {
       },
       statements: async (from, to) =>
         (await this.#pool.query<{ statement: Buffer }>('SELECT statement FROM entries WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index', [from, to])).rows.map((r) => new Uint8Array(r.statement)),
+      close: () => undefined,
+    };
+  }
+
+  /** Committed entries for the web view's search index (web/search-index.ts), kept by each replica in its data directory. */
+  indexSource(): IndexSource {
+    return {
+      size: () => this.#committed,
+      entries: async (from, to, limit) =>
+        (
+          await this.#pool.query<{ leaf_index: string; entry_id: Buffer; statement: Buffer; registered_at: string }>(
+            'SELECT leaf_index, entry_id, statement, registered_at FROM entries WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index LIMIT $3',
+            [from, to, limit],
+          )
+        ).rows.map((r) => ({ leaf_index: Number(r.leaf_index), entry_id: r.entry_id, statement: r.statement, registered_at: Number(r.registered_at) })),
       close: () => undefined,
     };
   }

@@ -1,7 +1,7 @@
 /**
  * `scitt serve --store postgres://…`: one replica of the service on a shared PostgreSQL log. The same
  * SCRAPI routes as the embedded service (server.ts), and the same C2SP checkpoints and tiles
- * (transparency.ts) published from the replica's followed tree. Every replica signs checkpoints with
+ * (transparency.ts) published from the replica's followed tree, and the same web view (web/routes.ts). Every replica signs checkpoints with
  * the same note key: note-key.ed25519 when provisioned in the data directory, else derived from the
  * shared service key (HKDF-SHA256, its own label), so there is nothing more to provision.
  */
@@ -16,6 +16,7 @@ import { NOTE_KEY_FILE, loadOrCreateNoteKeySeed } from '../note-key.ts';
 import { type Transparency, attachTransparency } from '../transparency.ts';
 import { describePolicy } from '../registration-policy.ts';
 import { buildServer } from '../server.ts';
+import { registerWebView } from '../web/routes.ts';
 import { PostgresLog } from './postgres-log.ts';
 
 
@@ -45,6 +46,7 @@ export async function startPostgresService(
       syncWaitMs: o.syncWaitMs ?? 5_000,
       logLine: o.logLine,
     });
+    registerWebView(app, { log, dataDir: o.dataDir, source: log.indexSource() });
     transparency = attachTransparency(app, { dataDir: o.dataDir, tree: log.committedTree(), noteSeed: noteSeedOf(o.dataDir, log.serviceKey.key), ...(o.origin ? { origin: o.origin } : {}), logLine: o.logLine });
     await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
   } catch (e) {

@@ -11,7 +11,7 @@ import { decodeSign1 } from '@scitt-actions/core/cose';
 import { leafHash, nodeHash } from '@scitt-actions/core/merkle';
 import { ProofType, decodeConsistencyProof, decodeInclusionProof, readReceiptHeaders, statementEntry } from '@scitt-actions/core/receipt';
 import { CONTENT_SECURITY_POLICY, type Html, STYLESHEET, html, page } from './html.ts';
-import { type IndexedEntry, SearchIndex } from './search-index.ts';
+import { type IndexSource, type IndexedEntry, SearchIndex } from './search-index.ts';
 
 type MaybeAsync<T> = T | Promise<T>;
 
@@ -69,10 +69,15 @@ function inclusionSteps(leaf: Uint8Array, leafIndex: number, treeSize: number, p
   return steps;
 }
 
-export function registerWebView(app: FastifyInstance, o: { log: WebLog; dataDir: string }): void {
+/** `source`: where the search index reads entries (default: the SQLite log in dataDir; PostgresLog.indexSource()). */
+export function registerWebView(app: FastifyInstance, o: { log: WebLog; dataDir: string; source?: IndexSource }): void {
   const { log } = o;
   let index: SearchIndex | undefined;
-  const search = () => (index ??= new SearchIndex(o.dataDir));
+  const search = async () => {
+    index ??= new SearchIndex(o.dataDir, o.source);
+    await index.catchUp();
+    return index;
+  };
   app.addHook('onClose', (_app, done) => {
     index?.close();
     done();
@@ -91,22 +96,23 @@ export function registerWebView(app: FastifyInstance, o: { log: WebLog; dataDir:
       'Transparency log',
       html`<h1>Transparency log</h1><p>Tree size <strong id="tree-size">${size}</strong>. <a href="/tree-head">Signed tree head</a> · <a href="/log/consistency">Consistency between two sizes</a> · <a href="/.well-known/scitt-keys">Service keys</a></p>
 ${th ? html`<details><summary>Latest signed tree head</summary><pre>${th.text}</pre></details>` : ''}
-<h2>Most recent entries</h2>${entriesTable(search().recent(25))}`,
+<h2>Most recent entries</h2>${entriesTable((await search()).recent(25))}`,
     );
   });
 
-  app.get<{ Querystring: { q?: string } }>('/log/search', (req, reply) => {
+  app.get<{ Querystring: { q?: string } }>('/log/search', async (req, reply) => {
     const q = (req.query.q ?? '').trim().slice(0, 2048);
     if (!q) return reply.redirect('/log', 303);
     const lower = q.toLowerCase().replace(/^sha256:/, '');
+    const idx = await search();
     if (HEX64.test(lower)) {
-      const byId = search().byEntryId(lower);
+      const byId = idx.byEntryId(lower);
       if (byId) return reply.redirect(`/log/entries/${byId.entryId}`, 303);
-      const bySubject = search().bySha256(lower, 100);
+      const bySubject = idx.bySha256(lower, 100);
       if (bySubject.length) return send(reply, 200, 'Search', html`<h1>Statements about sha256:${lower}</h1>${entriesTable(bySubject)}`);
       return notFound(reply, `No entry has id ${lower}, and no statement is about an artifact with SHA-256 ${lower}.`);
     }
-    const byIssuer = search().byIssuer(q, 100);
+    const byIssuer = idx.byIssuer(q, 100);
     if (byIssuer.length) return send(reply, 200, 'Search', html`<h1>Statements by ${q}</h1>${entriesTable(byIssuer)}`);
     return notFound(reply, `Nothing matches “${q}”: search by entry id (64 hex digits), the SHA-256 of an artifact, or an issuer exactly as it appears in statements.`);
   });
