@@ -80,8 +80,13 @@ func (s *source) get(path, wantType string) ([]byte, error) {
 		if ct := res.Header.Get("Content-Type"); ct != wantType {
 			return nil, fmt.Errorf("GET %s: Content-Type %q, tlog-tiles says %q", path, ct, wantType)
 		}
-		if b, err = io.ReadAll(io.LimitReader(res.Body, 1<<20)); err != nil {
+		// the largest resource is a full entry bundle: 256 entries of at most 65,535 bytes, each behind 2 length bytes
+		const max = 256 * (2 + 65535)
+		if b, err = io.ReadAll(io.LimitReader(res.Body, max+1)); err != nil {
 			return nil, err
+		}
+		if len(b) > max {
+			return nil, fmt.Errorf("GET %s: more than %d bytes", path, max)
 		}
 	}
 	if path != "checkpoint" {
