@@ -10,6 +10,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKey, toPem } from '@scitt-actions/core';
 import type { CrashStore } from './ts-crash.ts';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -185,6 +186,13 @@ export function promote(standby: PostgresServer): void {
   if (done !== 't') throw new Error(`pg_promote did not complete within 30 s:\n${standby.log()}`);
 }
 
+/** A replica's data directory holding the shared service key (a fresh one unless given), as an operator provisions it. */
+export function replicaDataDir(keyPem = toPem(generateKey('P-256'), { includePrivate: true })): string {
+  const dataDir = mkdtempSync(join(tmpdir(), 'scitt-pg-replica-'));
+  writeFileSync(join(dataDir, 'service-key.pem'), keyPem, { mode: 0o600 });
+  return dataDir;
+}
+
 /** Runs SQL through psql (no driver needed by the helpers); rows as arrays of text fields. */
 export function sql(url: string, query: string): string[][] {
   const r = spawnSync(join(PG_BIN, 'psql'), [url, '-X', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' });
@@ -197,8 +205,7 @@ export function sql(url: string, query: string): string[][] {
 
 /** The PostgreSQL store for the crash cycles (test/helpers/ts-crash.ts): the URL, the shared key, its audit. */
 export function postgresCrashStore(url: string, keyPem: string): CrashStore {
-  const dataDir = mkdtempSync(join(tmpdir(), 'scitt-pg-replica-'));
-  writeFileSync(join(dataDir, 'service-key.pem'), keyPem, { mode: 0o600 });
+  const dataDir = replicaDataDir(keyPem);
   return {
     args: ['--store', url],
     dataDir,

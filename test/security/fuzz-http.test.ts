@@ -5,7 +5,8 @@
  *  - a Location header, when present, is exactly /entries/<64 lower-case hex>;
  *  - 201 only for a statement the trusted issuer really signed, with a receipt that verifies for it,
  *    and the tree grows by at most one; every other answer leaves the tree size unchanged.
- * corpus/http/*.json is replayed first. A failing request is saved there as found-<hash>.json.
+ * corpus/http/*.json is replayed first. A failing request is saved there as found-<hash>.json. On the
+ * SQLite store and on the PostgreSQL store (Debian's PostgreSQL 15 on loopback; a shorter random run).
  *
  *   SCITT_FUZZ_HTTP_MS=30000 npx vitest run --config test/security/vitest.config.ts test/security/fuzz-http.test.ts
  */
@@ -18,6 +19,7 @@ import { decode } from '../../packages/core/src/cbor.ts';
 import { decodeKeySet } from '../../packages/core/src/cose/key.ts';
 import { TrustedKeys, statementEntry, trustedKey, verifyReceipt } from '../../packages/core/src/receipt/index.ts';
 import { createSignedStatement, verifySignedStatement } from '../../packages/core/src/statement/signed-statement.ts';
+import { type PostgresServer, replicaDataDir, startPostgres } from '../helpers/postgres.ts';
 import { type ServiceProcess, startService } from '../helpers/transparency-service.ts';
 import { CORPUS_DIR, readCorpus } from './corpus.ts';
 import { ISS, SBOM, issuer, sha256, text } from './helpers.ts';
@@ -43,17 +45,11 @@ const fresh = () =>
   createSignedStatement({ payload: text(`{"fuzz":${n++},"t":${Date.now()}}`), contentType: 'application/json', signer: issuer.signer, iss: ISS, sub: `pkg:generic/fuzz@${n}`, kid: issuer.kid });
 
 beforeAll(async () => {
-  ts = await startService({ issuers: [issuer.pub], args: ['--rate', '0'], env: { SCITT_TS_ADMIN_TOKEN: ADMIN } }); // fuzz the handlers, not the rate limiter
-  keys = new TrustedKeys(decodeKeySet(new Uint8Array(await (await fetch(`${ts.url}/.well-known/scitt-keys`)).arrayBuffer())).map((k) => trustedKey(k)));
   pool = [
     await fresh(),
     await createSignedStatement({ payload: sha256(SBOM), signer: issuer.signer, iss: ISS, sub: 'pkg:generic/app@1', kid: issuer.kid, hashEnvelope: { hashAlg: -16, location: 'https://example.com/sbom' } }),
     await createSignedStatement({ payload: SBOM, signer: issuer.signer, iss: ISS, sub: 'pkg:generic/app@1', kid: issuer.kid, detached: true }),
   ];
-});
-
-afterAll(async () => {
-  expect(await ts.stop()).toBe(0);
 });
 
 const treeSize = async () => ((await (await fetch(`${ts.url}/health`)).json()) as { treeSize: number }).treeSize;
@@ -142,7 +138,23 @@ const requestArb: fc.Arbitrary<{ req: FuzzRequest; fresh: boolean } | { req: Fuz
   },
 );
 
-describe('HTTP API fuzzing against a scitt serve child process', () => {
+// The same properties on both stores; on PostgreSQL a shorter random run (corpus, control and half the budget).
+describe.each([
+  { store: 'sqlite', budget: BUDGET_MS },
+  { store: 'postgres', budget: Math.round(BUDGET_MS / 2) },
+])('HTTP API fuzzing against a scitt serve child process ($store store)', ({ store, budget }) => {
+  let db: PostgresServer | undefined;
+  beforeAll(async () => {
+    if (store === 'postgres') db = await startPostgres();
+    const onStore = db ? { dataDir: replicaDataDir(), args: ['--rate', '0', '--store', db.url] } : { args: ['--rate', '0'] };
+    ts = await startService({ issuers: [issuer.pub], ...onStore, env: { SCITT_TS_ADMIN_TOKEN: ADMIN } }); // fuzz the handlers, not the rate limiter
+    keys = new TrustedKeys(decodeKeySet(new Uint8Array(await (await fetch(`${ts.url}/.well-known/scitt-keys`)).arrayBuffer())).map((k) => trustedKey(k)));
+  });
+  afterAll(async () => {
+    expect(await ts.stop()).toBe(0);
+    await db?.stop();
+  });
+
   it('replays corpus/http (requests that once broke a property)', async () => {
     const entries = readCorpus('http').filter((e) => e.name.endsWith('.json'));
     expect(entries.length).toBeGreaterThan(0);
@@ -161,7 +173,7 @@ describe('HTTP API fuzzing against a scitt serve child process', () => {
     expect(await treeSize()).toBe(before + 1);
   });
 
-  it(`random and mutated requests (${BUDGET_MS} ms): no 5xx, problem details, no state change without a registration`, async () => {
+  it(`random and mutated requests (${budget} ms): no 5xx, problem details, no state change without a registration`, async () => {
     const statuses = new Map<number, number>();
     let runs = 0;
     const result = await fc.check(
@@ -173,15 +185,16 @@ describe('HTTP API fuzzing against a scitt serve child process', () => {
         });
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }),
-      { interruptAfterTimeLimit: BUDGET_MS, numRuns: 1_000_000 },
+      // the first run registers a fresh statement, so the 201 property is exercised however short the run
+      { interruptAfterTimeLimit: budget, numRuns: 1_000_000, examples: [[{ req: { method: 'POST', path: '/entries', headers: { 'Content-Type': 'application/cose' } }, fresh: true }]] },
     );
     if (result.failed) {
       const err = result.errorInstance as Error & { request?: FuzzRequest };
       const file = err.request ? saveRequest(err.request, err.message) : '(no request)';
       expect.fail(`${err.message}\nsaved to ${file}; reproduce with seed ${result.seed}`);
     }
-    console.log(`fuzz http: ${runs} requests in ${BUDGET_MS} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
+    console.log(`fuzz http (${store}): ${runs} requests in ${budget} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
     expect(runs).toBeGreaterThan(20);
     expect([...statuses.keys()].some((s) => s === 201), 'the run registered at least one statement').toBe(true);
-  }, BUDGET_MS + 60_000);
+  }, budget + 60_000);
 });
