@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type GateReport } from '@scitt-actions/core';
 import { ciIdentityInputsFrom } from '@scitt-actions/core/identity';
-import { reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
+import { boundYoungGeneration, reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
 import { checkTreesWithTrustPolicy, parseVerifierKey, verifiedTreesOf } from '@scitt-actions/core/checkpoint';
 import { InputError, annotate, boolInput, listInput, optionalInput, runAction, shortDigest, writeSummary, type SummaryRow } from '../../_shared/src/kit.ts';
 import { storageOptions } from '../../_shared/src/stores.ts';
@@ -51,6 +51,7 @@ function witnessQuorum(): { minWitnesses: number; logKeys: string[]; witnessKeys
 }
 
 void runAction('verify-gate', async () => {
+  boundYoungGeneration(); // the gate's memory bound (SECURITY.md)
   const mode = core.getInput('mode') || 'enforce';
   if (mode !== 'enforce' && mode !== 'audit') throw new InputError(`mode must be enforce or audit, got "${mode}"`);
   const quorum = witnessQuorum();

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { type GateReport, type VerificationResult, runGate, verifyTransparent } from '@scitt-actions/core';
-import { type GateTargets, type IdentityInputs, type VerifyInputs, reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
+import { type GateTargets, type IdentityInputs, type VerifyInputs, boundYoungGeneration, reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
 import { EXIT, UsageError, action } from '../run.ts';
 import { printJson, printable, readInput } from '../io.ts';
 import { sha256WithProgress } from '../progress.ts';
@@ -137,6 +137,7 @@ async function gate(o: VerifyFlags): Promise<void> {
   if (!o.artifact?.length) throw new UsageError('name what to verify: a FILE.scitt, or the artifacts with --artifact PATH|release:TAG/ASSET|oci://REF');
   if (o.evidence !== undefined) throw new UsageError('--evidence is for one FILE; the gate fetches each statement\'s evidence with it: drop --evidence');
   if (o.receiptsOnly) throw new UsageError('the release gate verifies issuers: --receipts-only applies only to one FILE');
+  boundYoungGeneration(); // the gate's memory bound (SECURITY.md)
   const policy = await verifyPolicyFrom(inputsOf(o));
   const progress = createProgressRenderer({ json: Boolean(o.json), label: 'hashing the artifacts' });
   const targets: GateTargets = {
