@@ -7,7 +7,8 @@
  *    answered 503 is on the log; the tree holds exactly the acknowledged entries.
  *  - read-only data directory (a read-only bind mount, and 0500/0400 permissions for an unprivileged
  *    user — as root, permissions alone do not stop writes): the service refuses to start, names the
- *    database and says why on stderr, exits non-zero; nothing is registered.
+ *    database and says why on stderr, exits non-zero; nothing is registered. The PostgreSQL store's
+ *    counterpart: a database that takes read-only sessions only (the same refusal).
  *  - a corrupted database page after a clean stop (which leaves everything in log.sqlite, no WAL):
  *    refuses to start, naming the file and what to do.
  */
@@ -24,6 +25,7 @@ import { statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
 import { createSignedStatement } from '@scitt-actions/core/statement';
 import { DB_FILE } from '../src/database.ts';
 import { type ServiceProcess, startService, writePolicy } from '../../../test/helpers/transparency-service.ts';
+import { replicaDataDir, startPostgres } from '../../../test/helpers/postgres.ts';
 import { runServeExpectingExit, spawnService } from '../../../test/helpers/ts-process.ts';
 import { fetchTreeHead, kidsOf, serviceKeys } from '../../../test/helpers/ts-tools.ts';
 import { generateStatements } from '../../../test/load/register-load.ts';
@@ -193,7 +195,7 @@ describe('read-only data directory', () => {
   });
 
   /** It must not start; and had it started, it must not have registered anything. */
-  async function expectRefusal(dir: string, opts: { wrap?: string[] } = {}) {
+  async function expectRefusal(dir: string, opts: { wrap?: string[]; args?: string[] } = {}) {
     const before = readdirSync(dir).sort();
     let registered = 0;
     const r = await runServeExpectingExit({ dataDir: dir, ...opts }, async (url) => {
@@ -224,6 +226,19 @@ describe('read-only data directory', () => {
     mounts.push(dir);
     const r = await expectRefusal(dir);
     expect(r.stderr).toContain(dir);
+  });
+
+  // The PostgreSQL store's counterpart: a database that takes read-only sessions only.
+  it('PostgreSQL store, database read-only (default_transaction_read_only): refuses to start, naming the database', async () => {
+    const db = await startPostgres({ settings: { default_transaction_read_only: 'on' } });
+    try {
+      for (const url of [db.url, `${db.url}?target_session_attrs=read-write`]) {
+        const r = await expectRefusal(replicaDataDir(), { args: ['--store', url] });
+        expect(r.stderr).toContain(`the PostgreSQL log database ${url} could not be opened`);
+      }
+    } finally {
+      await db.stop();
+    }
   });
 
   // Permissions bind everyone but root: as root, run the service as nobody.

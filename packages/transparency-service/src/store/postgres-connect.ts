@@ -105,7 +105,7 @@ export function targetClient(t: PostgresTarget): typeof pg.Client {
         const no = await acceptable(this, t.attrs);
         if (no) {
           await this.end().catch(() => undefined);
-          throw new Error(`the PostgreSQL host ${cp.host}:${cp.port} changed role while connecting: ${no}`);
+          throw new Error(`the PostgreSQL host ${cp.host}:${cp.port} does not take ${t.attrs} sessions: ${no}`);
         }
         return this;
       })().finally(() => this.removeListener('error', lost));

@@ -172,7 +172,9 @@ export class PostgresLog implements LogService {
       return log;
     } catch (e) {
       await pool.end().catch(() => undefined);
-      throw e;
+      if (e instanceof ScittError) throw e;
+      const readOnly = /read-only|in recovery/.test((e as Error).message) ? '; the store needs the primary: point --store at it, or list every host with ?target_session_attrs=read-write' : '';
+      throw new Error(`the PostgreSQL log database ${o.url.replace(/:[^:@/]*@/, ':…@')} could not be opened: ${(e as Error).message}${readOnly}`, { cause: e });
     }
   }
 
