@@ -36,6 +36,7 @@ import {
   verifyTransparentStatement,
 } from '../../packages/core/src/receipt/index.ts';
 import { ScrapiClient } from '../../packages/core/src/scrapi/client.ts';
+import { checkTreesWithTrustPolicy, ed25519Cosigner, ed25519Signer, generateEd25519Seed } from '../../packages/core/src/checkpoint/index.ts';
 import { GitHubReleaseStore } from '../../packages/core/src/storage/github-release.ts';
 import { RegistryClient } from '../../packages/core/src/storage/oci/client.ts';
 import { storageLimits } from '../../packages/core/src/storage/types.ts';
@@ -942,6 +943,22 @@ export const CATALOGUE: Row[] = [
   row({ id: 'KR-01', area: 'CLI', what: 'scitt serve --rotate-key without the admin token', entry: cli('serve'), input: '--rotate-key http://127.0.0.1:9 (no --admin-token-file, no SCITT_TS_ADMIN_TOKEN)', build: () => ({ args: ['serve', '--rotate-key', 'http://127.0.0.1:9'] }), expect: { exit: 2, code: 'ERR_USAGE' } }),
   // ----- witnessed transparency (#19): an entry tlog-tiles cannot publish is refused at registration (was a 500 on its entry bundle) -----
   row({ id: 'W-01', area: 'SCRAPI', what: "statement whose log entry exceeds the 65,535 bytes a tlog-tiles entry bundle carries (under the policy's maxStatementBytes)", entry: postEntries, input: "the trusted issuer's statement with a 70,000-byte payload", build: async () => ({ path: '/entries', headers: COSE, body: await rawSign1({ protectedBytes: protectedOf(statementPairs()), payload: new Uint8Array(70_000) }) }), expect: { status: 413 }, check: (o) => assert.match((o as { detail: string }).detail, /at most 65535 bytes.*Hash Envelope statement instead/) }),
+  row({
+    id: 'W-02', area: 'Client', what: 'a log whose checkpoint is 10 MiB: the witness-quorum gate reads at most 64 KiB of it', entry: core('checkTreesWithTrustPolicy', async () => {
+      const log = await hostileServer((_r, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }); // chunked: no length announced
+        for (let i = 0; i < 160; i++) res.write(Buffer.alloc(64 * 1024, 0x61));
+        res.end();
+      });
+      try {
+        const tree = { ok: true, serviceIss: log.url, treeSize: 1, root: Buffer.alloc(32).toString('base64') };
+        return await checkTreesWithTrustPolicy([tree], { minWitnesses: 1, logKeys: [ed25519Signer('log.example', generateEd25519Seed()).verifierKey], witnessKeys: [ed25519Cosigner('witness.example', generateEd25519Seed()).verifierKey] });
+      } finally {
+        await log.close();
+      }
+    }),
+    input: 'GET /checkpoint answered 160 × 64 KiB, chunked', build: () => ({}), expect: { code: 'ERR_CONSISTENCY_UNAVAILABLE' }, check: (o) => assert.match((o as { message: string }).message, /at most 65536 are read/),
+  }),
   ...GATE_ROWS,
   ...RESOURCE_ROWS,
 ];

@@ -11,10 +11,10 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ScittError } from '@scitt-actions/core';
-import { type OpenedCheckpoint, openCheckpoint, parseVerifierKey } from '@scitt-actions/core/checkpoint';
+import { MAX_NOTE_BYTES, type OpenedCheckpoint, openCheckpoint, parseVerifierKey } from '@scitt-actions/core/checkpoint';
 import { digestsEqual, rootFromConsistencyProof } from '@scitt-actions/core/merkle';
 import { parseStatementParts } from '@scitt-actions/core/receipt';
-import { CompactRange, TileReader, httpTileFetch } from '@scitt-actions/core/tiles';
+import { CompactRange, TileReader, httpTileFetch, readBounded } from '@scitt-actions/core/tiles';
 import { intOption } from '../numbers.ts';
 import { EXIT, UsageError, action } from '../run.ts';
 import { writeEnvelope } from '../output.ts';
@@ -106,7 +106,7 @@ async function round(o: MonitorFlags, reader: TileReader): Promise<'ok' | 'fork'
   const base = o.url.endsWith('/') ? o.url : `${o.url}/`;
   const res = await fetch(new URL('checkpoint', base), { redirect: 'error', signal: AbortSignal.timeout(15_000) });
   if (res.status !== 200) throw new ScittError('ERR_SCRAPI_UNAVAILABLE', `GET ${base}checkpoint answered ${res.status}`);
-  const note = await res.text();
+  const note = Buffer.from(await readBounded(res, MAX_NOTE_BYTES, `GET ${base}checkpoint`)).toString('utf8');
   const cp: OpenedCheckpoint = openCheckpoint(note, logKey);
   const state = loadState(o.state);
   const range = state ? CompactRange.fromJSON(state.range) : new CompactRange();

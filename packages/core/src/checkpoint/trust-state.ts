@@ -17,9 +17,9 @@ import { digestsEqual } from '../merkle/hash.ts';
 import { rootFromConsistencyProof } from '../merkle/verify.ts';
 import { decodeConsistencyProof } from '../receipt/proofs.ts';
 import { readReceiptHeaders } from '../receipt/verify.ts';
-import { TileReader, httpTileFetch } from '../tiles/reader.ts';
+import { TileReader, httpTileFetch, readBounded } from '../tiles/reader.ts';
 import { type OpenedCheckpoint, openCheckpoint } from './checkpoint.ts';
-import { type NoteVerifier, parseNote, parseVerifierKey } from './note.ts';
+import { MAX_NOTE_BYTES, type NoteVerifier, parseNote, parseVerifierKey } from './note.ts';
 
 export interface ServiceState {
   treeSize: number;
@@ -100,7 +100,8 @@ export function serviceConsistencySource(serviceUrl: string): ConsistencySource 
     const url = new URL(`consistency?from=${from}&to=${to}`, serviceUrl.endsWith('/') ? serviceUrl : `${serviceUrl}/`);
     const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(15_000) });
     if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}`);
-    const h = readReceiptHeaders(new Uint8Array(await res.arrayBuffer()));
+    // a consistency receipt holds a few dozen hashes: 64 KiB is ample
+    const h = readReceiptHeaders(await readBounded(res, 64 * 1024, `GET ${url}`));
     const proofs = h.vdp.get(-2) as unknown;
     if (!Array.isArray(proofs) || proofs.length !== 1 || !(proofs[0] instanceof Uint8Array)) throw new Error('the consistency receipt carries no single consistency proof');
     const p = decodeConsistencyProof(proofs[0]);
@@ -184,7 +185,7 @@ async function fetchCheckpoint(url: string): Promise<string> {
   try {
     const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(15_000) });
     if (res.status !== 200) throw new Error(`answered ${res.status}`);
-    return await res.text();
+    return Buffer.from(await readBounded(res, MAX_NOTE_BYTES, `the checkpoint ${url}`)).toString('utf8');
   } catch (e) {
     throw new ScittError('ERR_CONSISTENCY_UNAVAILABLE', `cannot fetch the checkpoint ${url} (${(e as Error).message}); the witness policy cannot be checked`);
   }

@@ -121,6 +121,37 @@ export class TileReader {
   }
 }
 
+/** The largest tlog-tiles resource: a bundle of 256 entries of 65,535 bytes, each behind a 2-byte length. */
+export const MAX_TILE_RESOURCE = 256 * (2 + 0xffff);
+
+/**
+ * Reads a response body of at most `max` bytes, refusing a larger one as soon as it is announced or
+ * has arrived (the memory it takes is bounded by `max`, not by what a server chooses to send).
+ */
+export async function readBounded(res: Response, max: number, what: string): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new TilesError('ERR_TILES', `${what} is ${declared} bytes; at most ${max} are read`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => undefined);
+        throw new TilesError('ERR_TILES', `${what} is more than ${max} bytes; at most ${max} are read`);
+      }
+      chunks.push(value);
+    }
+  }
+  return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks));
+}
+
 /** A TileFetch over HTTP(S) below `prefix`, refusing redirects off it and bounding each body. */
 export function httpTileFetch(prefix: string, o: { timeoutMs?: number } = {}): TileFetch {
   const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
@@ -128,9 +159,7 @@ export function httpTileFetch(prefix: string, o: { timeoutMs?: number } = {}): T
     const res = await fetch(new URL(path, base), { redirect: 'error', signal: AbortSignal.timeout(o.timeoutMs ?? 15_000) });
     if (res.status === 404) return undefined;
     if (!res.ok) throw new TilesError('ERR_TILES', `GET ${base}${path} answered ${res.status}`);
-    const body = new Uint8Array(await res.arrayBuffer());
     // A hash tile is at most 8 KiB; a bundle of 256 entries of 64 KiB is at most ~16 MiB.
-    if (body.length > 256 * (2 + 0xffff)) throw new TilesError('ERR_TILES', `GET ${base}${path} is ${body.length} bytes, more than any tile`);
-    return body;
+    return readBounded(res, MAX_TILE_RESOURCE, `GET ${base}${path}`);
   };
 }
