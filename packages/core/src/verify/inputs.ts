@@ -4,7 +4,7 @@
  * the statements of each named artifact are. Flags and inputs that cannot apply are refused
  * (ERR_USAGE), never ignored: a gate that silently drops a constraint would pass what it never checked.
  */
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { loadKey } from '../cose/key.ts';
 import { ScittError } from '../errors.ts';
 import type { IdentityPolicy } from '../identity/policy.ts';
@@ -14,9 +14,9 @@ import { normaliseSha256 } from '../payload/purl.ts';
 import { resolveSubjectPaths } from '../payload/subjects.ts';
 import { type ProgressCallback, sha256Files } from '../payload/hashing.ts';
 import { artifactRef } from '../storage/artifact.ts';
-import { FileStatementStore } from '../storage/files.ts';
 import { type StorageOptions, openStore, resolveArtifact } from '../storage/target.ts';
 import { type Discovered, type GateArtifact, type GatePolicy, type GateReport, asDiscovered, runGate } from './gate.ts';
+import { discoverBeside } from './beside.ts';
 import { gateThroughManifests } from './manifest.ts';
 import type { IssuerTrust } from './pipeline.ts';
 import { loadServiceKeys, loadX509Trust } from './trust-inputs.ts';
@@ -186,13 +186,7 @@ export async function gateTargets(t: GateTargets, storage: StorageOptions = {}):
     const { store } = await openStore(`release:${t.releaseTag}`, storage);
     groups.push({ artifacts: [...files, ...named], discover: async (a) => asDiscovered(await store.discover(artifactRef(a.name, a.sha256), { evidence: true })) });
   } else if (files.length) {
-    // one store per directory, listed once: a release directory of N artifacts is not listed N times
-    const stores = new Map<string, FileStatementStore>();
-    const storeFor = (directory: string) => stores.get(directory) ?? stores.set(directory, new FileStatementStore({ directory, listOnce: true })).get(directory)!;
-    groups.push({
-      artifacts: files,
-      discover: async (a) => asDiscovered(await storeFor(resolve(a.path!, '..')).discover(artifactRef(a.name, a.sha256), { evidence: true })),
-    });
+    groups.push({ artifacts: files, discover: discoverBeside() });
   }
   for (const location of locations) {
     const { store, artifact } = await resolveArtifact(location, storage);

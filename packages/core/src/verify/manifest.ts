@@ -5,15 +5,14 @@
  * digest we computed of its bytes are listed in a manifest that passed, shipped with it. An artifact a
  * verified manifest lists with other bytes is refused, never looked up elsewhere.
  */
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { ScittError } from '../errors.ts';
 import { parseChecksums } from '../payload/checksums.ts';
 import { sha256Files, sha256Hex } from '../payload/hashing.ts';
 import { resolveSubjectPaths } from '../payload/subjects.ts';
-import { artifactRef } from '../storage/artifact.ts';
-import { FileStatementStore } from '../storage/files.ts';
 import { readRegular } from '../storage/local-read.ts';
-import { type ArtifactVerdict, type GateArtifact, type GatePolicy, type GateReport, asDiscovered, runGate } from './gate.ts';
+import { discoverBeside } from './beside.ts';
+import { type ArtifactVerdict, type GateArtifact, type GatePolicy, type GateReport, runGate } from './gate.ts';
 
 /** A manifest larger than this is refused: 64 MiB is some 700,000 sha256sum lines. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
@@ -41,11 +40,6 @@ async function readManifest(path: string): Promise<Uint8Array> {
 /** Names as listed (`./dist/a.tgz`, `*a.tgz` already stripped by the parser) compared by their last component. */
 const listedName = (name: string) => basename(name.replace(/\\/g, '/'));
 
-const beside = (a: GateArtifact) => asDiscoveredBeside(a);
-async function asDiscoveredBeside(a: GateArtifact) {
-  return asDiscovered(await new FileStatementStore({ directory: resolve(a.path!, '..') }).discover(artifactRef(a.name, a.sha256), { evidence: true }));
-}
-
 /**
  * Gates the files `paths` through the checksums `manifests` (files, their statements beside them).
  * The report lists the manifests first, then every artifact: covered by a manifest, or gated on its own
@@ -53,6 +47,7 @@ async function asDiscoveredBeside(a: GateArtifact) {
  */
 export async function gateThroughManifests(paths: readonly string[], manifests: readonly string[], policy: GatePolicy): Promise<GateReport> {
   if (!manifests.length) throw new ScittError('ERR_USAGE', 'no checksums manifest given');
+  const beside = discoverBeside();
   const manifestArtifacts: GateArtifact[] = [];
   const bytesOf = new Map<string, Uint8Array>();
   for (const p of await resolveSubjectPaths(manifests)) {
