@@ -6,7 +6,8 @@
  * cosignatures it got (kept in the data directory). A witness that refuses or fails is logged; the
  * checkpoint is published without it, or with the cosignature it gave on that same checkpoint before.
  */
-import { type NoteVerifier, openNote, parseNote, parseVerifierKey } from '@scitt-actions/core/checkpoint';
+import { MAX_NOTE_BYTES, type NoteVerifier, openNote, parseNote, parseVerifierKey } from '@scitt-actions/core/checkpoint';
+import { readBounded } from '@scitt-actions/core/tiles';
 import type { CheckpointPublisher } from './checkpoints.ts';
 
 export interface WitnessConfig {
@@ -69,7 +70,8 @@ export class WitnessCollector {
         redirect: 'error',
         signal: AbortSignal.timeout(10_000),
       });
-      const text = (await res.text()).slice(0, 64 * 1024);
+      // cosignature lines or a size: a few hundred bytes; never more than a note
+      const text = Buffer.from(await readBounded(res, MAX_NOTE_BYTES, `the answer of witness ${w.url}`)).toString('utf8');
       if (res.status === 409 && (res.headers.get('content-type') ?? '').startsWith('text/x.tlog.size')) {
         const m = /^(0|[1-9][0-9]*)\n$/.exec(text);
         if (!m) throw new Error(`witness answered 409 with a malformed size ${JSON.stringify(text.slice(0, 40))}`);
