@@ -5,7 +5,8 @@
  * had; a witness that cosigned A refuses B; the monitor that followed A reports the fork (exit 1
  * and webhook); with --min-witnesses the gate accepts only the witnessed fork. Without state, the
  * gate accepts B: what the documentation says it cannot detect. The verify-gate action (its bundle, run
- * as a runner does) keeps a trust-state file the same way and refuses the release gated on fork B.
+ * as a runner does) keeps a trust-state file the same way and refuses the release gated on fork B;
+ * with min-witnesses it, and the artifact gate, accept only the release on the witnessed fork.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -179,7 +180,7 @@ describe('a forked service', { timeout: 180_000 }, () => {
     expect((await scitt(['monitor', '--url', a.url, '--log-key', vkey, '--state', state, '--once'], dir)).code).toBe(0);
   });
 
-  it('the verify-gate action with a trust state, or a witness quorum, passes the release on A and refuses it on B; so does the artifact gate', async () => {
+  it('the verify-gate action with a trust state passes the release on A, then refuses it on B', async () => {
     // One artifact, one statement about it, registered on each fork; each workspace holds one Transparent Statement.
     writeFileSync(join(dir, 'issuer.pem'), toPem(issuer, { includePrivate: true }));
     writeFileSync(join(dir, 'issuer.pub.pem'), toPem(publicKey(issuer)));
@@ -206,8 +207,10 @@ describe('a forked service', { timeout: 180_000 }, () => {
     expect(onBGate.code).not.toBe(0);
     expect(onBGate.errors.join('\n')).toContain('[ERR_EQUIVOCATION]');
     expect(onBGate.errors.join('\n')).toContain(remembered);
+  });
 
-    // A witness quorum, without a state: the action and the artifact gate accept A's release only.
+  // After the previous case: the workspaces ws-a and ws-b hold the release registered on each fork.
+  it('with a witness quorum and no state, the verify-gate action and the artifact gate pass the release on A and refuse it on B', async () => {
     const gate = { 'subject-path': 'app.tar', 'transparency-service-keys': 'keys.cbor', 'issuer-key': 'issuer.pub.pem', 'min-witnesses': '1', 'log-key': vkey, 'witness-keys': w.key };
     const quorumA = await runBundledAction('verify-gate', { ...gate, 'log-url': a.url }, { workspace: join(dir, 'ws-a') });
     expect(quorumA.code, quorumA.stdout).toBe(0);
