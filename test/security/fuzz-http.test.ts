@@ -138,10 +138,10 @@ const requestArb: fc.Arbitrary<{ req: FuzzRequest; fresh: boolean } | { req: Fuz
   },
 );
 
-// The same properties on both stores; on PostgreSQL a shorter random run (corpus, control and half the budget).
+// The same properties on both stores; on PostgreSQL a shorter random run (corpus, control and a quarter of the budget).
 describe.each([
   { store: 'sqlite', budget: BUDGET_MS },
-  { store: 'postgres', budget: Math.round(BUDGET_MS / 2) },
+  { store: 'postgres', budget: Math.round(BUDGET_MS / 4) },
 ])('HTTP API fuzzing against a scitt serve child process ($store store)', ({ store, budget }) => {
   let db: PostgresServer | undefined;
   beforeAll(async () => {
