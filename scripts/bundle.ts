@@ -7,11 +7,12 @@
  * It also writes dist/scitt.mjs: the whole scitt CLI in one file that runs with nothing but node (>= 22),
  * attached to every GitHub release (not committed; --check leaves it alone).
  */
-import { build } from 'esbuild';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { build, type Plugin } from 'esbuild';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BEGIN, END, hide } from './one-file-format.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -30,6 +31,27 @@ const banner = {
     'const __filename = __scittFileURLToPath(import.meta.url);',
     'const __dirname = __scittDirname(__filename);',
   ].join(' '),
+};
+
+// A large JSON file (a schema, an encoding table) as one string given to JSON.parse: V8 scans a string
+// many times faster than it parses the same data as an object literal, which --version paid for.
+const jsonAsString: Plugin = {
+  name: 'json-as-string',
+  setup(b) {
+    b.onLoad({ filter: /\.json$/ }, (a) => {
+      const text = readFileSync(a.path, 'utf8');
+      return text.length < 4096 ? undefined : { contents: `module.exports = JSON.parse(${JSON.stringify(JSON.stringify(JSON.parse(text)))});`, loader: 'js' };
+    });
+  },
+};
+
+// The one-file CLI runs in vm.Script, where import() works only behind a flag: node: imports become require().
+const builtinImports: Plugin = {
+  name: 'builtin-imports',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, namespace: 'builtin' } : { path: a.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: 'js' }));
+  },
 };
 
 let stale = 0;
@@ -95,27 +117,28 @@ for (const name of cliOnly ? [] : readdirSync(xsdFrom).filter((n) => n.endsWith(
 }
 if (out) rmSync(out, { recursive: true, force: true });
 if (!check) {
-  // One file, lazily evaluated: esbuild turns each verb's import() into a deferred initialiser, so
-  // `scitt --version` and `scitt verify` evaluate only the modules they use.
+  // One file that starts fast: the launcher (scripts/one-file.ts) answers --version at once; the CLI follows it
+  // in a comment, CommonJS, compiled only for the other commands, where esbuild turns each verb's
+  // import() and each node: import into a deferred initialiser, so a command evaluates only what it uses.
   const outfile = join(root, 'dist', 'scitt.mjs');
-  const result = await build({
-    entryPoints: [join(root, 'packages', 'cli', 'src', 'main.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    // start-up is parsing: minified and ASCII-only, node reads and pre-parses half the bytes
-    minify: true,
-    charset: 'ascii',
-    sourcemap: false,
-    legalComments: 'none',
-    metafile: true,
-    logLevel: 'warning',
-    banner,
+  const common = { bundle: true, platform: 'node', target: 'node22', write: false, sourcemap: false, legalComments: 'none', logLevel: 'warning', charset: 'ascii', minify: true } as const;
+  const cli = await build({
+    ...common,
+    stdin: { contents: "export { start } from './packages/cli/src/start.ts';", resolveDir: root, loader: 'ts', sourcefile: 'scitt-cli.ts' },
+    format: 'cjs',
+    define: { 'import.meta.url': '__scittImportMetaUrl' },
+    plugins: [jsonAsString, builtinImports],
   });
-  const bytes = Object.values(result.metafile.outputs)[0]!.bytes;
-  process.stdout.write(`${relative(root, outfile)}  ${(bytes / 1024).toFixed(0)} KiB\n`);
+  const launcher = await build({ ...common, entryPoints: [join(root, 'scripts', 'one-file.ts')], format: 'esm' });
+  const head = launcher.outputFiles[0]!.text;
+  const body = hide(cli.outputFiles[0]!.text);
+  if (body.includes(BEGIN) || body.includes(END)) throw new Error('the one-file markers occur in the code: change them in scripts/one-file-format.ts');
+  // kerberos (an optional peer of a proxy agent) is absent either way: its import() fails and is caught
+  const imports = [...cli.outputFiles[0]!.text.matchAll(/[^\w$.]import\(([^)]*)\)(?!\{)/g)].map((m) => m[1]).filter((s) => s !== '"kerberos"');
+  if (imports.length) throw new Error(`dist/scitt.mjs: import() cannot run in the one-file CLI: ${imports.join(', ')}`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  writeFileSync(outfile, head + BEGIN + body + END);
+  process.stdout.write(`${relative(root, outfile)}  ${(statSync(outfile).size / 1024).toFixed(0)} KiB\n`);
 }
 if (check) {
   if (stale) process.exit(1);
