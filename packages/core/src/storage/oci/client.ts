@@ -284,15 +284,31 @@ export class RegistryClient {
     return digest;
   }
 
-  /** A blob by digest, at most `max` bytes, checked against the digest; undefined when the registry does not have it. */
-  async blob(digest: string, max: number): Promise<Uint8Array | undefined> {
+  /**
+   * A blob by digest, at most `max` bytes, checked against the digest; undefined when the registry
+   * does not have it. `admit` is told the size the registry declares before the body is read, and
+   * may wait (so that large bodies are read one at a time); what it returns is called once the body is read.
+   */
+  async blob(digest: string, max: number, admit?: (declared: number | undefined) => Promise<() => void>): Promise<Uint8Array | undefined> {
     const res = await this.#send('GET', this.#url(`blobs/${digest}`), 'pull');
     if (res.status === 404) {
       await res.body?.cancel().catch(() => undefined);
       return undefined;
     }
     if (!res.ok) throw await this.#fail(res, `fetching blob ${digest}`);
-    const bytes = await readResponse(res, max, `blob ${digest}`);
+    const length = Number(res.headers.get('content-length') ?? NaN);
+    const declared = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+    if (declared !== undefined && declared > max) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new StorageError('ERR_STORAGE_LIMIT', `blob ${digest} is ${declared} bytes; at most ${max} are read`);
+    }
+    const done = admit ? await admit(declared) : undefined;
+    let bytes: Uint8Array;
+    try {
+      bytes = await readResponse(res, max, `blob ${digest}`);
+    } finally {
+      done?.();
+    }
     if (sha256Digest(bytes) !== digest) throw new StorageError('ERR_STORAGE_PROTOCOL', `blob ${digest} from ${this.name} does not hash to its digest; refusing it`);
     return bytes;
   }

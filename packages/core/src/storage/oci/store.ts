@@ -84,6 +84,23 @@ interface StoredReferrer {
 
 const MAX_TAG_INDEX_ATTEMPTS = 3;
 const CONCURRENCY = 8;
+/** a statement blob larger than this (or of no declared size) is read alone (statements are usually a few KiB) */
+const LARGE_BLOB_BYTES = 1024 * 1024;
+
+type Admit = (declared: number | undefined) => Promise<() => void>;
+
+/** Large bodies one at a time, so what is in flight is one large body, not CONCURRENCY of them. */
+function oneLargeAtATime(): Admit {
+  let queue = Promise.resolve();
+  return async (declared) => {
+    if (declared !== undefined && declared <= LARGE_BLOB_BYTES) return () => {};
+    const before = queue;
+    let done!: () => void;
+    queue = new Promise((r) => (done = r));
+    await before;
+    return done;
+  };
+}
 
 async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -216,9 +233,9 @@ export class OciStatementStore implements StatementStore {
   }
 
   /** The statement bytes of a listed referrer: straight from the annotated blob digest, else via its manifest. */
-  async #statementOf(client: RegistryClient, d: Descriptor, subjectDigest: string): Promise<{ bytes: Uint8Array; layers?: Descriptor[] } | { reason: string; code: ErrorCode }> {
+  async #statementOf(client: RegistryClient, d: Descriptor, subjectDigest: string, admit?: Admit): Promise<{ bytes: Uint8Array; layers?: Descriptor[] } | { reason: string; code: ErrorCode }> {
     try {
-      return await this.#fetchStatement(client, d, subjectDigest);
+      return await this.#fetchStatement(client, d, subjectDigest, admit);
     } catch (e) {
       // one bad referrer (too large, not matching its digest) is skipped; the registry failing is not
       if (e instanceof StorageError && (e.code === 'ERR_STORAGE_LIMIT' || e.code === 'ERR_STORAGE_PROTOCOL')) return { code: e.code, reason: e.message };
@@ -226,10 +243,10 @@ export class OciStatementStore implements StatementStore {
     }
   }
 
-  async #fetchStatement(client: RegistryClient, d: Descriptor, subjectDigest: string): Promise<{ bytes: Uint8Array; layers?: Descriptor[] } | { reason: string; code: ErrorCode }> {
+  async #fetchStatement(client: RegistryClient, d: Descriptor, subjectDigest: string, admit?: Admit): Promise<{ bytes: Uint8Array; layers?: Descriptor[] } | { reason: string; code: ErrorCode }> {
     const annotated = d.annotations?.[ANNOTATION_STATEMENT_DIGEST];
     if (isSha256Digest(annotated)) {
-      const bytes = await client.blob(annotated, this.#limits.statementBytes);
+      const bytes = await client.blob(annotated, this.#limits.statementBytes, admit);
       if (bytes) return { bytes };
     }
     const m = await this.#referrerManifest(client, d, subjectDigest);
@@ -238,7 +255,7 @@ export class OciStatementStore implements StatementStore {
     if (statements.length !== 1) return { code: 'ERR_STORAGE_NOT_STATEMENT', reason: `the manifest has ${statements.length} statement layers; one is expected` };
     const layer = statements[0]!;
     if (layer.size > this.#limits.statementBytes) return { code: 'ERR_STORAGE_LIMIT', reason: `statement layer of ${layer.size} bytes exceeds ${this.#limits.statementBytes}` };
-    const bytes = await client.blob(layer.digest, this.#limits.statementBytes);
+    const bytes = await client.blob(layer.digest, this.#limits.statementBytes, admit);
     if (!bytes) return { code: 'ERR_STORAGE_NOT_FOUND', reason: `the statement blob ${layer.digest} is missing` };
     return { bytes, layers: m.layers };
   }
@@ -253,11 +270,24 @@ export class OciStatementStore implements StatementStore {
     const found: DiscoveredStatement[] = [];
     const layersOf = new Map<DiscoveredStatement, Descriptor[] | undefined>();
     const budget = new DiscoveryBudget(this.#limits);
-    // each referrer is screened as soon as it arrives: at most CONCURRENCY statements are in flight, and
-    // only those about the artifact stay held, within the budget
+    const admit = oneLargeAtATime();
+    // referrers whose annotations name one statement blob: it is fetched (and held) once, the others are its duplicates
+    const fetched = new Map<string, Promise<string | undefined>>();
+    // each referrer is screened as soon as it arrives: at most CONCURRENCY statements are in flight (one
+    // of them large), and only those about the artifact stay held, within the budget
     const results = await pool(descriptors, CONCURRENCY, async (d): Promise<{ statement?: DiscoveredStatement; skipped?: SkippedObject; layers?: Descriptor[] | undefined }> => {
       const source = { store: this.kind, location: this.#location(d.digest), name: d.annotations?.[ANNOTATION_TITLE] ?? d.digest };
-      const r = await this.#statementOf(client, d, subjectDigest);
+      const annotated = d.annotations?.[ANNOTATION_STATEMENT_DIGEST];
+      const first = isSha256Digest(annotated) ? fetched.get(annotated) : undefined;
+      const by = first && (await first);
+      if (by) return { skipped: { source, code: 'ERR_STORAGE_DUPLICATE', reason: `names the same statement blob (${annotated}) as ${by}, already read` } };
+      const pending = this.#statementOf(client, d, subjectDigest, admit);
+      // a duplicate only of a blob read through the annotation (otherwise each referrer's own manifest is read)
+      if (isSha256Digest(annotated) && !first) {
+        const throughAnnotation = (r: Awaited<typeof pending>) => ('reason' in r ? r.code === 'ERR_STORAGE_LIMIT' && r.reason.includes(annotated) : !r.layers);
+        fetched.set(annotated, pending.then((r) => (throughAnnotation(r) ? source.location : undefined), () => undefined));
+      }
+      const r = await pending;
       if ('reason' in r) return { skipped: { source, code: r.code, reason: r.reason } };
       const e = examineStatement(r.bytes, artifact, source, this.#limits);
       if (e.statement && !budget.reserve(r.bytes.length)) return { skipped: { source, ...budget.refusal(r.bytes.length) } };
@@ -272,72 +302,50 @@ export class OciStatementStore implements StatementStore {
     }
     const deduped = dedupeStatements(found);
     skipped.push(...deduped.skipped);
-    // evidence one statement at a time, each blob fetched once however many statements name it, within the budget
-    const held = new Map<string, Uint8Array>();
-    const statements = options.evidence
-      ? await pool(deduped.statements, 1, (s) => this.#withEvidence(client, s, layersOf.get(s), descriptors, subjectDigest, skipped, budget, held))
-      : deduped.statements;
+    // evidence is looked for only when read() is asked for — the gate asks once the statement has verified —
+    // so a thousand hostile statements cost no manifest, HEAD or blob request for their evidence
+    const statements = options.evidence ? deduped.statements.map((s) => this.#withEvidence(client, s, layersOf.get(s), descriptors, subjectDigest)) : deduped.statements;
     return { artifact, statements, skipped, requests: this.#counter.requests - before };
   }
 
-  async #withEvidence(
-    client: RegistryClient,
-    s: DiscoveredStatement,
-    known: Descriptor[] | undefined,
-    descriptors: Descriptor[],
-    subjectDigest: string,
-    skipped: SkippedObject[],
-    budget: DiscoveryBudget,
-    held: Map<string, Uint8Array>,
-  ): Promise<DiscoveredStatement> {
+  /**
+   * A Hash Envelope's evidence, read on demand: the layer of its referrer manifest that hashes to the
+   * payload, at most evidenceBytes, checked against the payload as it is read. A SHA-256 payload names
+   * the layer by its digest (no other layer is downloaded); for other algorithms each layer is read and hashed.
+   */
+  #withEvidence(client: RegistryClient, s: DiscoveredStatement, known: Descriptor[] | undefined, descriptors: Descriptor[], subjectDigest: string): DiscoveredStatement {
     const he = s.statement.hashEnvelope;
     const h = he && hashAlgorithm(he.hashAlg);
     if (!he || !h || he.digest.length === 0) return s;
-    let layers = known;
-    if (!layers) {
-      const d = descriptors.find((x) => this.#location(x.digest) === s.source.location)!;
-      const m = await this.#referrerManifest(client, d, subjectDigest);
-      if ('reason' in m) return s;
-      layers = m.layers;
-    }
-    for (const layer of layers.filter((l) => l.mediaType !== STATEMENT_MEDIA_TYPE)) {
-      const source = { store: this.kind, location: `${s.source.location}`, name: layer.annotations?.[ANNOTATION_TITLE] ?? layer.digest };
-      if (layer.size > this.#limits.evidenceBytes) {
-        skipped.push({ source, code: 'ERR_STORAGE_LIMIT', reason: `evidence layer of ${layer.size} bytes exceeds ${this.#limits.evidenceBytes}` });
-        continue;
+    const notRead = (why: string) => new StorageError('ERR_STORAGE_EVIDENCE', `evidence of ${s.source.location} not read: ${why}`);
+    const named = `sha256:${Buffer.from(he.digest).toString('hex')}`;
+    const read = async (): Promise<Uint8Array> => {
+      let layers = known;
+      if (!layers) {
+        const d = descriptors.find((x) => this.#location(x.digest) === s.source.location)!;
+        const m = await this.#referrerManifest(client, d, subjectDigest);
+        if ('reason' in m) throw notRead(m.reason);
+        layers = m.layers;
       }
-      // a SHA-256 Hash Envelope names the layer's own digest: screened without a download (the blob
-      // must exist), fetched only when read() is asked for — the gate asks once the statement verifies —
-      // and checked against that digest by client.blob then
-      if (h.node === 'sha256' && layer.digest === `sha256:${Buffer.from(he.digest).toString('hex')}`) {
-        if (!(await client.hasBlob(layer.digest))) {
-          skipped.push({ source, code: 'ERR_STORAGE_EVIDENCE', reason: `layer ${layer.digest} is not in the registry: the statement's evidence is missing` });
+      const reasons: string[] = [];
+      for (const layer of layers.filter((l) => l.mediaType !== STATEMENT_MEDIA_TYPE)) {
+        if (layer.size > this.#limits.evidenceBytes) {
+          reasons.push(`layer ${layer.digest} of ${layer.size} bytes exceeds ${this.#limits.evidenceBytes}`);
           continue;
         }
-        const read = async () => {
-          const bytes = await client.blob(layer.digest, Math.min(layer.size, this.#limits.evidenceBytes));
-          if (!bytes) throw new StorageError('ERR_STORAGE_NOT_FOUND', `evidence layer ${layer.digest} of ${s.source.location} is no longer in the registry`);
-          return bytes;
-        };
-        return { ...s, evidence: { read, mediaType: layer.mediaType, source } };
-      }
-      let bytes = held.get(layer.digest);
-      if (!bytes) {
-        if (!budget.reserve(layer.size)) {
-          skipped.push({ source, ...budget.refusal(layer.size) });
+        // the layer's digest is the SHA-256 of its bytes (client.blob checks it): only the named one can be the evidence
+        if (h.node === 'sha256' && isSha256Digest(layer.digest) && layer.digest !== named) continue;
+        const bytes = await client.blob(layer.digest, Math.min(layer.size, this.#limits.evidenceBytes));
+        if (!bytes) {
+          reasons.push(`layer ${layer.digest} is not in the registry`);
           continue;
         }
-        bytes = await client.blob(layer.digest, Math.min(layer.size, this.#limits.evidenceBytes));
-        if (bytes) held.set(layer.digest, bytes);
-        else budget.release(layer.size);
+        if (createHash(h.node).update(bytes).digest().equals(he.digest)) return bytes;
       }
-      if (bytes && createHash(h.node).update(bytes).digest().equals(he.digest)) {
-        const held = bytes;
-        return { ...s, evidence: { bytes, read: () => Promise.resolve(held), mediaType: layer.mediaType, source } };
-      }
-      skipped.push({ source, code: 'ERR_STORAGE_EVIDENCE', reason: `layer does not hash to the payload of the statement: not its evidence` });
-    }
-    return s;
+      throw notRead(`no layer of the referrer hashes to the payload of the statement${reasons.length ? ` (${reasons.join('; ')})` : ''}`);
+    };
+    const mediaType = typeof he.preimageContentType === 'string' ? he.preimageContentType : undefined;
+    return { ...s, evidence: { read, ...(mediaType ? { mediaType } : {}), source: { store: this.kind, location: s.source.location, name: named } } };
   }
 
   async attach(artifactRef: ArtifactRef, items: readonly StorageItem[]): Promise<StoredObject[]> {
