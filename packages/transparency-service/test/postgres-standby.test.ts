@@ -76,7 +76,7 @@ describe('PostgreSQL store: the primary is lost, its synchronous standby promote
     const keys = await serviceKeys(replicas[0]!.url);
 
     const answers: Answer[] = [];
-    load = spawn(process.execPath, [LOAD, '--urls', replicas.map((r) => r.url).join(','), '--key', writeIssuerKey(mkdtempSync(join(tmpdir(), 'scitt-issuer-')), issuer), '--clients', '12', '--statements', '1200']);
+    load = spawn(process.execPath, [LOAD, '--urls', replicas.map((r) => r.url).join(','), '--key', writeIssuerKey(mkdtempSync(join(tmpdir(), 'scitt-issuer-')), issuer), '--clients', '12', '--statements', '1000']);
     let buffered = '';
     let done = false;
     load.stdout.on('data', (d: Buffer) => {
@@ -94,14 +94,14 @@ describe('PostgreSQL store: the primary is lost, its synchronous standby promote
 
     // Tree heads seen before the loss: every later head must extend each of them.
     const heads: SignedHead[] = [];
-    await until('150 acknowledged before the loss', 60_000, () => acked().length >= 150);
+    await until('100 acknowledged before the loss', 60_000, () => acked().length >= 100);
     for (const r of replicas) heads.push((await fetchTreeHead(r.url, keys))!);
 
     const killedAt = now();
     await primary.crash();
     promote(standby);
     const promotedMs = now() - killedAt;
-    await until('150 acknowledged after the loss', 60_000, () => acked(killedAt).filter((a) => a.status === 201).length >= 150).catch((e: Error) => {
+    await until('100 acknowledged after the loss', 60_000, () => acked(killedAt).filter((a) => a.status === 201).length >= 100).catch((e: Error) => {
       const statuses: Record<number, number> = {};
       for (const a of answers.filter((x) => x.sent > killedAt)) statuses[a.status] = (statuses[a.status] ?? 0) + 1;
       throw new Error(`${e.message}; answers since: ${JSON.stringify(statuses)}; load: ${loadErr}\n${replicas.map((r) => r.stderr().slice(-3000)).join('\n---\n')}`);
