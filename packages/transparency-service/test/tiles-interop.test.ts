@@ -15,6 +15,7 @@ import { generateKey, keySigner, publicKey, thumbprint } from '@scitt-actions/co
 import { statementEntry, verifyReceipt } from '@scitt-actions/core/receipt';
 import { createSignedStatement } from '@scitt-actions/core/statement';
 import { c2spVerifier, runC2spVerifier } from '../../../test/helpers/c2sp-go.ts';
+import { NOTE_KEY_FILE } from '../src/note-key.ts';
 import { type ServiceProcess, startService } from '../../../test/helpers/transparency-service.ts';
 import { registerForReceipt, serviceKeys } from '../../../test/helpers/ts-tools.ts';
 import { type WitnessProcess, startWitnessProcess } from '../../../test/helpers/witness-process.ts';
@@ -35,7 +36,7 @@ describe('an independent C2SP implementation (Go x/mod sumdb/note + tlog) verifi
   const vkey = ed25519Signer(ORIGIN, seed).verifierKey;
 
   beforeAll(async () => {
-    writeFileSync(join(dataDir, 'note-key.ed25519'), `${Buffer.from(seed).toString('base64')}\n`, { mode: 0o600 });
+    writeFileSync(join(dataDir, NOTE_KEY_FILE), `${Buffer.from(seed).toString('base64')}\n`, { mode: 0o600 });
     [bin, w] = await Promise.all([c2spVerifier(), startWitnessProcess({ logs: [vkey], name: 'witness.example/interop' })]);
     ts = await startService({ dataDir, issuers: [publicKey(issuer)], args: ['--origin', ORIGIN, '--tiles-dir', tilesDir, '--witness', `${w.url}=${w.key}`, '--rate', '0'] });
   }, 300_000); // the first Go build; later runs use the cached binary
