@@ -9,6 +9,7 @@ import { createSignedStatement } from '@scitt-actions/core/statement';
 import { ed25519Signer, generateEd25519Seed, openCheckpoint, parseVerifierKey, signCheckpoint } from '@scitt-actions/core/checkpoint';
 import { generateKey, keySigner, publicKey, thumbprint } from '@scitt-actions/core/cose';
 import { startService } from '../../../test/helpers/transparency-service.ts';
+import { registerForReceipt } from '../../../test/helpers/ts-tools.ts';
 import { type WitnessProcess, startWitnessProcess } from '../../../test/helpers/witness-process.ts';
 
 const ORIGIN = 'log.example/a';
@@ -86,7 +87,7 @@ describe('a live service with a witness', () => {
     try {
       for (let i = 0; i < 3; i++) {
         const s = await createSignedStatement({ payload: Buffer.from(`{"i":${i}}`), contentType: 'application/json', signer: keySigner(issuer), iss: 'https://issuer.example', sub: `pkg:generic/w@${i}`, kid: thumbprint(issuer) });
-        expect((await fetch(`${ts.url}/entries`, { method: 'POST', body: s, headers: { 'Content-Type': 'application/cose' } })).status).toBe(201);
+        await registerForReceipt(ts.url, s);
         const size = ((await (await fetch(`${ts.url}/health`)).json()) as { treeSize: number }).treeSize;
         let cp;
         for (let t = 0; t < 100; t++) {
