@@ -7,7 +7,6 @@
  * Bearer asks the token service at `realm` for a token scoped to the repository (Docker token
  * authentication; OAuth2 refresh-token grant for identity tokens).
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +66,8 @@ function normaliseKey(key: string): string {
 
 function runHelper(helper: string, serverUrl: string, timeoutMs = 10_000): Promise<{ Username?: string; Secret?: string } | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(`docker-credential-${helper}`, ['get'], { stdio: ['pipe', 'pipe', 'ignore'], timeout: timeoutMs });
+    // node:child_process on first use: an ES import of it loads net and dgram at every start
+    const child = process.getBuiltinModule('node:child_process').spawn(`docker-credential-${helper}`, ['get'], { stdio: ['pipe', 'pipe', 'ignore'], timeout: timeoutMs });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       if (out.length < 64 * 1024) out += c;
