@@ -195,6 +195,14 @@ export class LogDatabase {
     return new LogDatabase(db, lock);
   }
 
+  /**
+   * A second writing connection for the commit thread (commit-worker.ts), opened once openWriter has
+   * checked the database, created the schema and taken the lock, which its caller keeps holding.
+   */
+  static openAppender(dataDir: string): LogDatabase {
+    return new LogDatabase(open(join(dataDir, DB_FILE), false));
+  }
+
   static openReader(dataDir: string): LogDatabase {
     return new LogDatabase(open(join(dataDir, DB_FILE), true));
   }

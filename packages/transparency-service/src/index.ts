@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { loadServiceKeys } from './key-rotation.ts';
 import { TransparencyLog } from './log.ts';
 import { buildServer } from './server.ts';
@@ -29,6 +30,12 @@ export { encodeProblem, PROBLEM_MEDIA_TYPE, HttpProblem } from './problem.ts';
 export const DEFAULT_RATE = 20;
 export const DEFAULT_BURST = 200;
 
+/**
+ * Statement-checking threads unless set (the commit thread comes with them): one per core beside the
+ * event loop's, at least one, at most four.
+ */
+export const DEFAULT_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
+
 export interface ServiceOptions {
   dataDir: string;
   /** "sqlite" (default: log.sqlite in dataDir) or a postgres:// URL shared by replicas (store.ts) */
@@ -47,6 +54,8 @@ export interface ServiceOptions {
   burst?: number;
   syncWaitMs?: number;
   maxBatch?: number;
+  /** worker threads checking statements, plus the commit thread; 0: everything on the event loop (default: DEFAULT_THREADS) */
+  threads?: number;
   /** C2SP checkpoint origin (default: the issuer without its scheme) */
   origin?: string;
   /** also write checkpoints, tiles and entry bundles here (c2sp.org/tlog-tiles), for a static host */
@@ -76,6 +85,7 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
   if (store.kind === 'postgres') return startPostgresService({ ...o, logLine, bodyLimit, rate: o.rate ?? DEFAULT_RATE, burst: o.burst ?? DEFAULT_BURST }, store.url);
   // The key is loaded (or, for an empty log only, created) once the log's size and head are known.
   let keyCreated = false;
+  const threads = o.threads ?? DEFAULT_THREADS;
   const log = new TransparencyLog({
     dataDir: o.dataDir,
     serviceKey: (identity) => {
@@ -85,6 +95,7 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     },
     iss: o.iss ?? '',
     ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
+    threads: { verify: threads, commit: threads > 0 },
   });
   const { serviceKey } = log;
   const rate = o.rate ?? DEFAULT_RATE;
@@ -118,6 +129,7 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     policy: describePolicy(log.policy.policy),
     policyEntry: log.policy.leafIndex ?? 'default',
     rateLimit: rate > 0 ? { perSecond: rate, burst } : 'off',
+    threads: { verify: log.threads.verify, commit: log.threads.commit },
     noteKey: transparency.publisher.verifierKey,
   });
   return {

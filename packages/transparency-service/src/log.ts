@@ -1,8 +1,13 @@
 /**
  * The append-only log: registrations are queued and committed in batches (group commit). A batch is
  * one SQLite transaction — entries, Merkle nodes, the signed root — so it costs one fsync and one
- * signature however many statements it holds (RFC 9942 receipts of a batch share the signature and
- * differ only in their inclusion proofs). A receipt is handed out only after its batch committed.
+ * signature per distinct sub however many statements it holds (committer.ts). A receipt is handed
+ * out only after its batch committed.
+ *
+ * Threads (LogOptions.threads): the statement checks can run on verification workers
+ * (verify-worker.ts) and the commits on a commit thread that owns the writing connection
+ * (commit-worker.ts), so that the HTTP event loop neither verifies, signs nor waits for an fsync.
+ * The queue, batching and idempotency stay here, on the event loop: one sequencer.
  *
  * The registration policy applies in log order: a statement is checked when it arrives, and checked
  * again inside the transaction that appends it when a newer policy entry precedes it (committed
@@ -11,15 +16,21 @@
  */
 import { createHash } from 'node:crypto';
 import { type Signer, keySigner } from '@scitt-actions/core/cose';
-import { MerkleTree, leafHash } from '@scitt-actions/core/merkle';
+import { MerkleTree } from '@scitt-actions/core/merkle';
 import { type SignedStatement, createSignedStatement, parseSignedStatement } from '@scitt-actions/core/statement';
-import { type BatchRow, type EntrySignatureRow, LogDatabase, type RefusalRow } from './database.ts';
+import { type BatchItem, BatchCommitter, type BatchOutcome } from './committer.ts';
+import { type CommitThread, startCommitThread } from './commit-worker.ts';
+import { type BatchRow, LogDatabase, type RefusalRow } from './database.ts';
 import { type KeyHistory, type RotationTarget, announcementStatement } from './key-rotation.ts';
 import { HttpProblem } from './problem.ts';
 import { CompiledPolicy, DEFAULT_POLICY, POLICY_MEDIA_TYPE, POLICY_SUBJECT, type RegistrationPolicy } from './registration-policy.ts';
 import { SqliteNodeStore } from './sqlite-node-store.ts';
 import type { LogIdentity, ServiceKey } from './service-key.ts';
-import { consistencyProofBytes, inclusionReceipt, signBatch, signEntries, statementEntry } from './receipts.ts';
+import { consistencyProofBytes, inclusionReceipt, statementEntry } from './receipts.ts';
+import { type Checked, checkStatement } from './check.ts';
+import { type VerifyPool, startVerifyPool } from './verify-worker.ts';
+
+export { refusedBy } from './committer.ts';
 
 export interface Registration {
   entryId: string;
@@ -29,17 +40,7 @@ export interface Registration {
   existing: boolean;
 }
 
-interface Pending {
-  entry: Uint8Array;
-  entryId: Uint8Array;
-  statement: Uint8Array;
-  /** the statement's CWT sub: its receipt carries it (RFC 9943 §6) */
-  sub: string;
-  policy?: RegistrationPolicy;
-  /** a key rotation announcement: once its batch commits, the log signs with this key */
-  rotateTo?: RotationTarget;
-  /** leaf index of the policy entry it was checked against (-1: the default policy) */
-  checkedUnder: number;
+interface Pending extends BatchItem {
   resolve: (r: Registration) => void;
   reject: (e: unknown) => void;
 }
@@ -54,6 +55,8 @@ export interface LogOptions {
   maxBatch?: number;
   /** most registrations waiting; more are answered 503 with Retry-After */
   maxQueue?: number;
+  /** worker threads: statement checks (0: on the event loop), and a commit thread (default: none, all on the event loop) */
+  threads?: { verify: number; commit: boolean };
 }
 
 export interface Queued {
@@ -62,6 +65,9 @@ export interface Queued {
   /** settles once the batch holding it committed */
   committed: Promise<Registration>;
 }
+
+/** Registrations after which the worker threads start (LogOptions.threads). */
+export const THREADS_AFTER = 200;
 
 export const entryIdHex = (entryId: Uint8Array) => Buffer.from(entryId).toString('hex');
 
@@ -76,8 +82,14 @@ export class TransparencyLog {
   #keys: ServiceKey[];
   readonly #writer: LogDatabase;
   readonly #reader: LogDatabase;
-  readonly #nodes: SqliteNodeStore;
-  readonly #tree: MerkleTree;
+  /** commits on the event loop, through the writer connection */
+  readonly #committer: BatchCommitter;
+  /** threads asked for, started at the first registration; used once up (until then, all runs here) */
+  readonly #threads: { verify: number; commit: boolean; dataDir: string } | undefined;
+  #commitThread: { thread: CommitThread; up: boolean } | undefined;
+  #verify: { pool: VerifyPool; up: boolean } | undefined;
+  /** registrations asked for so far, until the threads start */
+  #registrations = 0;
   #signer: Signer;
   readonly #maxBatch: number;
   readonly #maxQueue: number;
@@ -88,7 +100,7 @@ export class TransparencyLog {
   #closing = false;
   /** acknowledged (303) registrations whose batch failed to commit, newest last; bounded */
   readonly #failed = new Map<string, HttpProblem>();
-  /** leafIndex -1: the default policy */
+  /** the policy arriving statements are checked against; leafIndex -1: the default policy */
   #policy: { compiled: CompiledPolicy; leafIndex: number };
 
   constructor(o: LogOptions) {
@@ -103,32 +115,58 @@ export class TransparencyLog {
       throw e;
     }
     this.#reader = LogDatabase.openReader(o.dataDir);
-    this.#nodes = new SqliteNodeStore(this.#writer);
-    this.#tree = new MerkleTree(this.#nodes);
     this.#signer = keySigner(this.serviceKey.key);
     this.#maxBatch = o.maxBatch ?? 4096;
     this.#maxQueue = o.maxQueue ?? 20_000;
-    this.#policy = this.#policyInForce();
+    this.#policy = policyOf(this.#writer);
+    this.#committer = new BatchCommitter(this.#writer);
+    this.#threads = o.threads && (o.threads.verify > 0 || o.threads.commit) ? { ...o.threads, dataDir: o.dataDir } : undefined;
   }
 
-  /** The latest committed policy entry, read through the writer (inside its transaction when in one). */
-  #policyInForce(): { compiled: CompiledPolicy; leafIndex: number } {
-    const latest = this.#writer.latestPolicy();
-    const leafIndex = latest?.leafIndex ?? -1;
-    if (this.#policy?.leafIndex === leafIndex) return this.#policy;
-    return latest ? { compiled: new CompiledPolicy(JSON.parse(latest.policy) as RegistrationPolicy), leafIndex } : { compiled: new CompiledPolicy(DEFAULT_POLICY), leafIndex };
+  /**
+   * Starts the worker threads, once, at the THREADS_AFTER-th registration: a lightly used service
+   * never pays for loading their modules (0.3–1 s of CPU). Until a thread is up its work runs here,
+   * on the event loop; a commit thread that cannot open the log leaves the commits here (and says so
+   * on stderr once).
+   */
+  #startThreads(): void {
+    const t = this.#threads;
+    if (!t || this.#commitThread || this.#verify || ++this.#registrations < THREADS_AFTER) return;
+    const thread = t.commit ? startCommitThread(t.dataDir) : undefined;
+    if (thread) {
+      const c: { thread: CommitThread; up: boolean } = (this.#commitThread = { thread, up: false });
+      thread.ready.then(
+        () => (c.up = true),
+        (e: unknown) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'commit thread failed to start; committing on the event loop', error: (e as Error).message })}\n`),
+      );
+    }
+    const pool = t.verify > 0 ? startVerifyPool(t.verify) : undefined;
+    if (pool) {
+      const v: { pool: VerifyPool; up: boolean } = (this.#verify = { pool, up: false });
+      void pool.ready.then(() => (v.up = true));
+    }
+  }
+
+  /** Where the work runs (threads once started): for the start-up line and the benchmark. */
+  get threads(): { verify: number; commit: boolean } {
+    return { verify: this.#threads?.verify ?? 0, commit: this.#threads?.commit ?? false };
   }
 
   /** Stops taking registrations and waits until every one already queued is committed (or failed). */
   async drain(): Promise<void> {
     this.#closing = true;
     while (this.#flushing) await this.#flushing;
+    await this.#verify?.pool.close();
+    await this.#commitThread?.thread.close();
   }
 
   close(): void {
     // Reader first: the last connection to close checkpoints the WAL into log.sqlite and removes it,
     // and only the writer can; closed last, the read-only reader left the WAL behind on a clean stop.
+    // (The commit thread closed its connection in drain(); without drain, it is stopped here.)
     this.#reader.close();
+    void this.#verify?.pool.close();
+    void this.#commitThread?.thread.close();
     this.#writer.close();
   }
 
@@ -148,7 +186,7 @@ export class TransparencyLog {
    */
   async rotateKey(target: RotationTarget): Promise<Registration> {
     const bytes = await announcementStatement({ signer: this.#signer, kid: this.serviceKey.kid, iss: this.iss, next: target.key });
-    return this.#enqueue(parseSignedStatement(bytes), this.#policy.leafIndex, undefined, target).committed;
+    return this.#enqueue(checkedOf(parseSignedStatement(bytes)), this.#policy.leafIndex, undefined, target).committed;
   }
 
   get queueLength(): number {
@@ -157,9 +195,10 @@ export class TransparencyLog {
 
   /** Checks a statement against the registration policy (throws an HttpProblem), then queues it. */
   async register(bytes: Uint8Array): Promise<Queued> {
+    this.#startThreads();
     const policy = this.#policy; // the policy this check is against, even if a newer one commits meanwhile
-    const statement = await policy.compiled.check(bytes);
-    return this.#enqueue(statement, policy.leafIndex);
+    const checked = this.#verify?.up ? await this.#verify.pool.check({ policy: policy.compiled.policy, leafIndex: policy.leafIndex }, bytes) : await checkStatement(policy.compiled, bytes);
+    return this.#enqueue(checked, policy.leafIndex);
   }
 
   /** Registers a new registration policy as a statement signed by the service (RFC 9943 §5.1.1). */
@@ -172,19 +211,17 @@ export class TransparencyLog {
       sub: POLICY_SUBJECT,
       kid: this.serviceKey.kid,
     });
-    return this.#enqueue(parseSignedStatement(bytes), this.#policy.leafIndex, policy).committed;
+    return this.#enqueue(checkedOf(parseSignedStatement(bytes)), this.#policy.leafIndex, policy).committed;
   }
 
-  #enqueue(statement: SignedStatement, checkedUnder: number, policy?: RegistrationPolicy, rotateTo?: RotationTarget): Queued {
+  #enqueue(c: Checked, checkedUnder: number, policy?: RegistrationPolicy, rotateTo?: RotationTarget): Queued {
     if (this.#closing) throw new HttpProblem(503, 'Service Unavailable', 'the service is shutting down; retry shortly', 5);
-    const entry = statementEntry(statement);
-    const entryId = new Uint8Array(createHash('sha256').update(entry).digest());
-    const id = entryIdHex(entryId);
+    const id = entryIdHex(c.entryId);
     const inFlight = this.#inFlight.get(id);
     if (inFlight) return { entryId: id, committed: inFlight };
     if (this.#queue.length >= this.#maxQueue) throw new HttpProblem(503, 'Service Unavailable', 'registration queue is full; retry later', 1);
     const promise = new Promise<Registration>((resolve, reject) => {
-      this.#queue.push({ entry, entryId, statement: statement.bytes, sub: statement.sub, ...(policy ? { policy } : {}), ...(rotateTo ? { rotateTo } : {}), checkedUnder, resolve, reject });
+      this.#queue.push({ entry: c.entry, entryId: c.entryId, statement: c.statement, sub: c.sub, ...(policy ? { policy } : {}), ...(rotateTo ? { rotateTo } : {}), checkedUnder, resolve, reject });
     });
     this.#inFlight.set(id, promise);
     const forget = () => this.#inFlight.delete(id);
@@ -207,15 +244,16 @@ export class TransparencyLog {
         const batch = this.#queue.splice(0, rotation >= 0 && rotation < this.#maxBatch ? rotation + 1 : this.#maxBatch);
         try {
           const started = performance.now();
-          const results = await this.#commit(batch);
+          const items = batch.map(({ resolve: _r, reject: _j, ...item }) => item);
+          const outcome = this.#commitThread?.up ? await this.#commitThread.thread.commit(items, this.iss, this.serviceKey) : await this.#committer.commit(items, this.iss, this.serviceKey);
           this.onBatch?.(batch.length, (performance.now() - started) / 1000);
+          this.#committed(batch, outcome);
           batch.forEach((p, i) => {
-            const r = results[i]!;
-            if (r instanceof HttpProblem) p.reject(r);
-            else p.resolve(r);
+            const r = outcome.items[i]!;
+            if ('refusal' in r) p.reject(refusalProblem(r.refusal));
+            else p.resolve({ entryId: entryIdHex(p.entryId), leafIndex: r.leafIndex, receipt: r.receipt, existing: r.existing });
           });
         } catch (e) {
-          this.#nodes.reset();
           const problem = new HttpProblem(503, 'Service Unavailable', `the log could not commit the registration (${(e as Error).message}); nothing was registered, retry later`, 5);
           for (const p of batch) {
             this.#rememberFailure(entryIdHex(p.entryId), (e as Error).message);
@@ -228,6 +266,17 @@ export class TransparencyLog {
     }
   }
 
+  /** After a batch committed: the policy in force and the signing key follow what it appended. */
+  #committed(batch: Pending[], outcome: BatchOutcome): void {
+    if (outcome.policyLeafIndex !== this.#policy.leafIndex) this.#policy = policyOf(this.#reader);
+    const rotateTo = outcome.rotated ? batch.find((p) => p.rotateTo)?.rotateTo : undefined;
+    if (rotateTo) {
+      this.serviceKey = rotateTo.key;
+      this.#signer = keySigner(rotateTo.key.key);
+      this.#keys = [...this.#keys, rotateTo.key];
+    }
+  }
+
   /** A client answered 303 polls for the outcome: a failed batch must not read as "no such entry". */
   #rememberFailure(id: string, why: string): void {
     this.#failed.delete(id);
@@ -236,93 +285,6 @@ export class TransparencyLog {
       if (this.#failed.size <= 10_000) break;
       this.#failed.delete(old);
     }
-  }
-
-  async #commit(batch: Pending[]): Promise<(Registration | HttpProblem)[]> {
-    const db = this.#writer;
-    // Idempotency: a statement already on the log, or twice in this batch, keeps its first leaf.
-    const existing = new Map<string, { leafIndex: number; treeSize: number } | HttpProblem>();
-    const candidates: Pending[] = [];
-    for (const p of batch) {
-      const id = entryIdHex(p.entryId);
-      if (existing.has(id)) continue;
-      const row = db.entryById(p.entryId);
-      if (row) existing.set(id, { leafIndex: row.leafIndex, treeSize: row.treeSize });
-      else {
-        existing.set(id, { leafIndex: -1, treeSize: -1 });
-        candidates.push(p);
-      }
-    }
-    const start = this.#tree.size;
-    const fresh: Pending[] = [];
-    let batchRow: BatchRow | undefined;
-    let signatures: EntrySignatureRow[] = [];
-    let rotated: RotationTarget | undefined;
-    if (candidates.length > 0) {
-      const now = Math.floor(Date.now() / 1000);
-      db.db.exec('BEGIN IMMEDIATE');
-      try {
-        // Log order: each statement meets the policy in force at its position — the latest committed
-        // policy entry, or one earlier in this batch. Checked again only when that is not the policy
-        // it was accepted under (the check is a function of statement and policy).
-        let inForce = this.#policyInForce();
-        for (const p of candidates) {
-          if (p.policy) {
-            inForce = { compiled: new CompiledPolicy(p.policy), leafIndex: start + fresh.length };
-            fresh.push(p);
-            continue;
-          }
-          if (p.checkedUnder !== inForce.leafIndex) {
-            const refusal = await refusedBy(inForce, p.statement, now);
-            if (refusal) {
-              db.putRefusal(p.entryId, refusal);
-              existing.set(entryIdHex(p.entryId), refusalProblem(refusal));
-              continue;
-            }
-          }
-          fresh.push(p);
-        }
-        const newSize = start + fresh.length;
-        fresh.forEach((p, k) => {
-          db.putEntry({ leafIndex: start + k, entryId: p.entryId, statement: p.statement, treeSize: newSize, registeredAt: now });
-          if (p.policy) db.putPolicy(start + k, JSON.stringify(p.policy));
-          if (p.rotateTo) {
-            db.putServiceKey({ kid: p.rotateTo.key.kid, coseKey: p.rotateTo.coseKey, leafIndex: start + k, treeSize: newSize });
-            rotated = p.rotateTo;
-          }
-          existing.set(entryIdHex(p.entryId), { leafIndex: start + k, treeSize: newSize });
-        });
-        if (fresh.length > 0) {
-          this.#tree.appendLeaves(fresh.map((p) => leafHash(p.entry)));
-          const signing = { signer: this.#signer, kid: this.serviceKey.kid, iss: this.iss, iat: now, treeSize: newSize, root: this.#tree.root(newSize) };
-          batchRow = await signBatch(signing);
-          db.putBatch(batchRow);
-          signatures = await signEntries({ ...signing, subs: fresh.map((p) => p.sub) });
-          signatures.forEach((s, k) => db.putEntrySignature(start + k, s));
-        }
-        db.db.exec('COMMIT');
-        this.#policy = inForce;
-        if (rotated) {
-          this.serviceKey = rotated.key;
-          this.#signer = keySigner(rotated.key.key);
-          this.#keys = [...this.#keys, rotated.key];
-        }
-      } catch (e) {
-        if (db.db.isTransaction) db.db.exec('ROLLBACK');
-        throw e;
-      }
-    }
-    const newSize = start + fresh.length;
-    // Proofs for the new leaves in one pass: they share the right edge of the tree.
-    const freshProofs = batchRow ? this.#tree.inclusionProofs(fresh.map((_, k) => start + k), newSize) : [];
-    return batch.map((p) => {
-      const at = existing.get(entryIdHex(p.entryId))!;
-      if (at instanceof HttpProblem) return at;
-      const isFresh = batchRow !== undefined && at.treeSize === newSize && at.leafIndex >= start;
-      const signed = isFresh ? signatures[at.leafIndex - start]! : (db.entrySignature(at.leafIndex) ?? db.batch(at.treeSize)!);
-      const proof = isFresh ? freshProofs[at.leafIndex - start]! : this.#tree.inclusionProof(at.leafIndex, at.treeSize);
-      return { entryId: entryIdHex(p.entryId), leafIndex: at.leafIndex, receipt: inclusionReceipt(signed, proof), existing: !isFresh };
-    });
   }
 
   // ---- reads: committed state only, through the reader connection ----
@@ -383,15 +345,16 @@ function optionalHead(b: BatchRow | undefined): { treeHead?: Uint8Array } {
   return b ? { treeHead: b.treeHead } : {};
 }
 
-/** The policy's verdict at commit: undefined when admitted, the refusal to store otherwise. */
-export async function refusedBy(inForce: { compiled: CompiledPolicy; leafIndex: number }, statement: Uint8Array, now: number): Promise<RefusalRow | undefined> {
-  try {
-    await inForce.compiled.check(statement);
-    return undefined;
-  } catch (e) {
-    if (!(e instanceof HttpProblem)) throw e; // not a verdict: the batch fails and is retried by its clients
-    return { policyLeafIndex: inForce.leafIndex, reason: `${e.title}: ${e.message}`, refusedAt: now };
-  }
+/** The latest committed policy entry, compiled (leafIndex -1: the default policy). */
+function policyOf(db: LogDatabase): { compiled: CompiledPolicy; leafIndex: number } {
+  const latest = db.latestPolicy();
+  return latest ? { compiled: new CompiledPolicy(JSON.parse(latest.policy) as RegistrationPolicy), leafIndex: latest.leafIndex } : { compiled: new CompiledPolicy(DEFAULT_POLICY), leafIndex: -1 };
+}
+
+/** The service's own statements (policy, key announcements): the entry and its id. */
+function checkedOf(statement: SignedStatement): Checked {
+  const entry = statementEntry(statement);
+  return { statement: statement.bytes, entry, entryId: new Uint8Array(createHash('sha256').update(entry).digest()), sub: statement.sub };
 }
 
 export function refusalProblem(r: RefusalRow): HttpProblem {

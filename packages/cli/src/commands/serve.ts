@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ScittError } from '@scitt-actions/core';
-import { DEFAULT_BURST, DEFAULT_RATE, parsePolicy, parseStore, startTransparencyService, stderrLog } from '@scitt-actions/transparency-service';
+import { DEFAULT_BURST, DEFAULT_RATE, DEFAULT_THREADS, parsePolicy, parseStore, startTransparencyService, stderrLog } from '@scitt-actions/transparency-service';
 import { intOption } from '../numbers.ts';
 import { UsageError, action } from '../run.ts';
 import { writeEnvelope } from '../output.ts';
@@ -21,6 +21,7 @@ interface ServeOptions {
   burst: string;
   bodyLimit: string;
   syncWait: string;
+  threads: string;
   origin?: string;
   tilesDir?: string;
   witness?: string[];
@@ -63,6 +64,7 @@ export function registerServe(program: Command): void {
     .option('--rate <N>', 'registrations per second per client address (0: unlimited; behind a proxy, one budget for all)', String(DEFAULT_RATE))
     .option('--burst <N>', 'registrations a client may make at once before --rate applies', String(DEFAULT_BURST))
     .option('--body-limit <BYTES>', 'largest request body', String(2 * 1024 * 1024))
+    .option('--threads <N>', 'worker threads checking statement signatures, plus one committing batches; started at the 200th registration (0: all on the event loop)', String(DEFAULT_THREADS))
     .option('--sync-wait <MS>', 'how long POST /entries waits for its batch before answering 303 (poll /entries/{id})', '5000')
     .option('--origin <ORIGIN>', 'C2SP checkpoint origin and note key name (default: the issuer without its scheme)')
     .option('--tiles-dir <DIR>', 'also write the checkpoint, tiles and entry bundles here (c2sp.org/tlog-tiles) for a static host')
@@ -75,6 +77,7 @@ export function registerServe(program: Command): void {
         const burst = intOption('--burst', o.burst, { min: 1 });
         const bodyLimit = intOption('--body-limit', o.bodyLimit, { min: 1024, max: 1024 ** 3, unit: 'bytes' });
         const syncWaitMs = intOption('--sync-wait', o.syncWait, { max: 600_000, unit: 'milliseconds' });
+        const threads = intOption('--threads', o.threads, { max: 64, unit: 'worker threads' });
         try {
           parseStore(o.store);
         } catch (e) {
@@ -103,6 +106,7 @@ export function registerServe(program: Command): void {
           burst,
           bodyLimit,
           syncWaitMs,
+          threads,
           ...(o.origin ? { origin: o.origin } : {}),
           ...(o.tilesDir ? { tilesDir: o.tilesDir } : {}),
           ...(o.witness ? { witnesses: o.witness.map(parseWitnessOption) } : {}),
