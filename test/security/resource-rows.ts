@@ -3,10 +3,13 @@
  * not regular files (FIFOs, devices, symlinks to them) are refused, never read or waited on; what a
  * discovery holds is bounded however many statements sit beside an artifact; evidence is not read
  * for a statement that did not verify; job summaries and log lines cannot be forged by what a
- * statement says. The 1,000-statement RSS measurement is test/e2e/gate-memory.test.ts.
+ * statement says. The 1,000-statement RSS measurements are test/e2e/gate-memory.test.ts (files,
+ * release assets) and test/e2e/gate-memory-referrers.test.ts (OCI referrers).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { oneLine, summaryText } from '../../actions/_shared/src/kit.ts';
@@ -16,6 +19,8 @@ import { collectSubjects } from '../../packages/core/src/payload/subjects.ts';
 import { TrustedKeys, trustedKey } from '../../packages/core/src/receipt/index.ts';
 import { FileStatementStore } from '../../packages/core/src/storage/files.ts';
 import { readLocalStatement } from '../../packages/core/src/storage/local-items.ts';
+import { ANNOTATION_STATEMENT_DIGEST, OCI_INDEX, OCI_MANIFEST, STATEMENT_MEDIA_TYPE } from '../../packages/core/src/storage/oci/media-types.ts';
+import { OciStatementStore } from '../../packages/core/src/storage/oci/store.ts';
 import { createSignedStatement } from '../../packages/core/src/statement/signed-statement.ts';
 import { verifyTransparent } from '../../packages/core/src/verify/pipeline.ts';
 import type { Ctx, Entry, Outcome, Row } from './catalogue.ts';
@@ -150,6 +155,54 @@ export const RESOURCE_ROWS: Row[] = [
       assert.doesNotMatch(cell, /https?:/, 'an autolink survived');
       assert.doesNotMatch(line, /[\n\r\u2028]/, 'a log line can be split');
       assert.ok(!line.startsWith('::'), 'a log line can start a workflow command');
+    },
+  }),
+  row({
+    id: 'R-07', area: 'Storage', what: 'referrers that all name one large statement blob, and Hash Envelopes beside them: the blob is fetched once, no evidence before a statement verifies', entry: core('OciStatementStore.discover', async (i: { blobs: Map<string, Uint8Array>; index: unknown }) => {
+      // the registry plays along: its referrers API lists what the attacker pushed, and it serves every blob
+      const gets: string[] = [];
+      const server = createServer((req, res) => {
+        gets.push(`${req.method} ${req.url}`);
+        const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? '');
+        const bytes = blob && i.blobs.get(blob[1]!);
+        if (bytes) return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }).end(bytes);
+        if (req.url?.includes('/referrers/')) return void res.writeHead(200, { 'content-type': OCI_INDEX, 'oci-filters-applied': 'artifactType' }).end(JSON.stringify(i.index));
+        res.writeHead(404).end();
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const store = new OciStatementStore({ registry: `127.0.0.1:${(server.address() as AddressInfo).port}`, repository: 'acme/app' });
+        const found = await store.discover({ name: 'app', sha256: ARTIFACT_SHA }, { evidence: true });
+        // what the check needs, not the statements' bytes (the outcome is printed when a row fails)
+        return { gets, skipped: found.skipped.map((x) => x.code), statements: found.statements.length, lazyEvidence: found.statements.filter((x) => x.evidence && !x.evidence.bytes).length };
+      } finally {
+        server.close();
+      }
+    }),
+    input: '40 referrers annotated with one statement blob (2 MiB payload), 5 Hash Envelope referrers naming evidence layers; the referrers API lists all 45',
+    build: async () => {
+      const blobs = new Map<string, Uint8Array>();
+      const put = (b: Uint8Array) => {
+        const digest = `sha256:${hex(sha256(b))}`;
+        blobs.set(digest, b);
+        return digest;
+      };
+      const big = put(await statement({ payload: new Uint8Array(2 * 1024 * 1024).fill(0x20) }));
+      const small = await Promise.all([0, 1, 2, 3, 4].map(async (n) => put(await statement({ hashEnvelope: { digest: sha256(text(`sbom ${n}`)), location: 'sbom.json' }, iat: 1_700_000_100 + n }))));
+      const referrer = (statementDigest: string, n: number) => ({ mediaType: OCI_MANIFEST, digest: `sha256:${hex(sha256(text(`manifest ${n}`)))}`, size: 500, artifactType: STATEMENT_MEDIA_TYPE, annotations: { [ANNOTATION_STATEMENT_DIGEST]: statementDigest } });
+      const manifests = [...Array.from({ length: 40 }, (_, n) => referrer(big, n)), ...small.map((d, n) => referrer(d, 40 + n))];
+      return { blobs, index: { schemaVersion: 2, mediaType: OCI_INDEX, manifests } };
+    },
+    expect: { ok: true },
+    check: (o) => {
+      const r = outcomeOk(o) as { gets: string[]; skipped: string[]; statements: number; lazyEvidence: number };
+      const blobGets = r.gets.filter((g) => g.includes('/blobs/'));
+      assert.equal(blobGets.length, 6, `blob requests: ${blobGets.join(', ')}`);
+      assert.equal(r.skipped.filter((c) => c === 'ERR_STORAGE_DUPLICATE').length, 39);
+      assert.equal(r.statements, 6);
+      // the evidence of each Hash Envelope is found on demand: no manifest, HEAD or blob request for it yet
+      assert.ok(!r.gets.some((g) => g.startsWith('HEAD') || g.includes('/manifests/')), r.gets.join(', '));
+      assert.equal(r.lazyEvidence, 5);
     },
   }),
 ];
