@@ -166,7 +166,12 @@ function finish(o: VerifyFlags, report: GateReport): void {
 const isStoreLocation = (a: string) => a.startsWith('oci://') || a.startsWith('release:');
 
 function printGate(report: GateReport): void {
-  const out = (line: string) => process.stdout.write(`${printable(line)}\n`);
+  // lines gathered and written in a few large writes: a release of thousands of artifacts is thousands of lines
+  const lines: string[] = [];
+  const out = (line: string) => {
+    lines.push(`${printable(line)}\n`);
+    if (lines.length >= 512) process.stdout.write(lines.splice(0).join(''));
+  };
   process.stdout.write(`${report.ok ? 'RELEASE GATE PASSED' : 'RELEASE GATE REFUSED'}\n`);
   for (const a of report.artifacts) {
     out(`  ${a.ok ? 'ok  ' : 'FAIL'}  ${a.artifact.name} sha256:${a.artifact.sha256}  evidence: ${a.evidence.join(', ') || 'none'}`);
@@ -174,6 +179,7 @@ function printGate(report: GateReport): void {
     for (const s of a.statements) out(`        ${s.result.ok ? 'verified' : 'refused '}  ${s.kind ?? '?'}  ${s.location}${s.evidenceProblem ? `  (does not count: ${s.evidenceProblem})` : ''}`);
     for (const p of a.problems) out(`        problem: ${p}`);
   }
+  process.stdout.write(lines.join(''));
 }
 
 /** The envelope's ok and error for a verdict: the first failed check's code, or the gate's refusal. */

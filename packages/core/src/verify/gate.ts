@@ -8,9 +8,9 @@ import { ScittError } from '../errors.ts';
 import { assertArray, assertObject, assertString } from '../guard.ts';
 import { checkSubjectBinding, declaredSubjectDigests } from '../payload/binding.ts';
 import { type Evidence, type EvidenceKind, detectEvidence } from '../payload/detect.ts';
-import { parseSignedStatement } from '../statement/signed-statement.ts';
 import type { DiscoveryResult } from '../storage/types.ts';
-import { type TransparentVerifyOptions, type VerificationResult, verifyTransparent } from './pipeline.ts';
+import type { SignedStatement } from '../statement/signed-statement.ts';
+import { type TransparentVerifyOptions, type VerificationResult, verifyTransparentWithStatement } from './pipeline.ts';
 
 export interface GateArtifact {
   name: string;
@@ -94,8 +94,8 @@ async function gateArtifact(artifact: GateArtifact, found: FoundStatement[], ski
     // fetched by the store and checked against the statement's digest; evidence left in place is read only if the statement verifies
     const read = f.readEvidence && once(f.readEvidence);
     const evidence = f.evidence ?? (read && { async *[Symbol.asyncIterator]() { yield await read(); } });
-    const result = await verifyTransparent(f.bytes, { ...policy, artifactSha256: artifact.sha256, ...(evidence ? { evidence } : {}) });
-    const carried = result.ok ? await evidenceOf(f, f.evidence ?? (await read?.()), artifact) : {};
+    const { result, statement } = await verifyTransparentWithStatement(f.bytes, { ...policy, artifactSha256: artifact.sha256, ...(evidence ? { evidence } : {}) });
+    const carried = result.ok && statement ? await evidenceOf(f, statement, f.evidence ?? (await read?.()), artifact) : {};
     statements.push({ location: f.location, ...carried, result });
   }
   const verified = statements.filter((s) => s.result.ok);
@@ -125,8 +125,7 @@ function firstFailure(statements: StatementVerdict[]): string {
  * (in-toto subjects, SBOM component hashes) must name the artifact's digest, as issuing requires, and
  * in-toto evidence always names them. Otherwise it proves nothing about the artifact and does not count.
  */
-async function evidenceOf(f: FoundStatement, evidence: Uint8Array | undefined, artifact: GateArtifact): Promise<{ kind?: EvidenceKind; evidenceProblem?: string }> {
-  const s = parseSignedStatement(f.bytes);
+async function evidenceOf(f: FoundStatement, s: SignedStatement, evidence: Uint8Array | undefined, artifact: GateArtifact): Promise<{ kind?: EvidenceKind; evidenceProblem?: string }> {
   const body = s.hashEnvelope ? evidence : (s.sign1.payload ?? undefined);
   if (!body) return {};
   let ev: Evidence;

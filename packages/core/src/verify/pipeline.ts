@@ -79,6 +79,17 @@ const codeOf = (e: unknown) => (e instanceof ScittError ? e.code : 'ERR_INTERNAL
 const fail = (name: CheckName, e: unknown): Check => ({ name, ok: false, code: codeOf(e), message: (e as Error).message });
 
 export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyOptions): Promise<VerificationResult> {
+  return verifyKeeping(bytes, o, {});
+}
+
+/** verifyTransparent, and the statement as parsed from these bytes (when it parsed): the gate reads the evidence kind from it without parsing again. */
+export async function verifyTransparentWithStatement(bytes: Uint8Array, o: TransparentVerifyOptions): Promise<{ result: VerificationResult; statement?: SignedStatement }> {
+  const kept: { statement?: SignedStatement } = {};
+  const result = await verifyKeeping(bytes, o, kept);
+  return { result, ...kept };
+}
+
+async function verifyKeeping(bytes: Uint8Array, o: TransparentVerifyOptions, kept: { statement?: SignedStatement }): Promise<VerificationResult> {
   checkVerifyArguments(bytes, o);
   const checks: Check[] = [];
   const warnings: string[] = [];
@@ -87,6 +98,7 @@ export async function verifyTransparent(bytes: Uint8Array, o: TransparentVerifyO
   let s: SignedStatement;
   try {
     s = parseSignedStatement(bytes);
+    kept.statement = s;
     checks.push({ name: 'statement', ok: true, message: `${s.algorithm.name} Signed Statement by ${s.iss} about ${s.sub}` });
   } catch (e) {
     // RFC 9943 §7.1: a relying party may check only the receipts. Their binding needs a well-formed
