@@ -2,16 +2,19 @@
  * `./dev bench gate-memory`: the release gate (`scitt verify --artifact`, a child process under
  * /usr/bin/time -v) against a 64 MiB artifact with 1,000 hostile statements beside it
  * (test/helpers/hostile-gate.ts), against the baseline of the same artifact with none: peak RSS and
- * wall time, median of RUNS; then the same as GitHub release assets (the API double). The bound the
- * e2e tests hold is 256 MiB.
+ * wall time, median of RUNS; then the same as GitHub release assets (the API double), then as OCI
+ * referrers of an image with a 64 MiB layer in docker-registry (test/helpers/hostile-referrers.ts).
+ * The bound the e2e tests hold is 256 MiB.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type GitHubServer, startGitHubServer } from '../../packages/core/test/helpers/storage-github-server.ts';
 import { buildHostileRelease } from '../helpers/hostile-gate.ts';
 import { gateReleaseUnderTime, uploadHostileRelease } from '../helpers/hostile-release-assets.ts';
+import { gateImageUnderTime, pushHostileImage } from '../helpers/hostile-referrers.ts';
+import { pushTestImage, startRegistry } from '../../packages/core/test/helpers/storage-registry.ts';
 import { SCITT_MAIN } from '../helpers/transparency-service.ts';
 import { median, row, title } from './stats.ts';
 
@@ -74,6 +77,31 @@ export async function bench(): Promise<void> {
     show('no statement asset (baseline)', aloneAssets);
     show(`${release.statements} hostile statement assets`, hostileAssets);
     row('difference', `${(median(hostileAssets.map((r) => r.rssMiB)) - median(aloneAssets.map((r) => r.rssMiB))).toFixed(1)} MiB`, 'bound: 256 MiB in all');
+
+    // the same attack as OCI referrers: an image with a 64 MiB layer and 1,000 referrers, against an image with none
+    title('release gate: the same as OCI referrers (scitt verify --artifact oci://…, docker-registry)');
+    const registry = await startRegistry();
+    try {
+      const image = await pushHostileImage(registry.url, registry.host);
+      const keys = { issuerPub: join(dir, 'oci-issuer.pub.pem'), servicePub: join(dir, 'oci-service.pub.pem') };
+      writeFileSync(keys.issuerPub, image.issuerPub);
+      writeFileSync(keys.servicePub, image.servicePub);
+      const bare = await pushTestImage(registry.url, 'acme/bare', 'v1');
+      const timedImage = async (reference: string) => {
+        const started = performance.now();
+        const r = await gateImageUnderTime({ ...image, reference }, keys);
+        return { rssMiB: r.maxRssKiB / 1024, seconds: (performance.now() - started) / 1000, exit: r.code };
+      };
+      const aloneImage: Awaited<ReturnType<typeof timedImage>>[] = [];
+      const hostileImage: Awaited<ReturnType<typeof timedImage>>[] = [];
+      for (let i = 0; i < RUNS; i++) aloneImage.push(await timedImage(`oci://${registry.host}/acme/bare@${bare.digest}`));
+      for (let i = 0; i < RUNS; i++) hostileImage.push(await timedImage(image.reference));
+      show('no referrer (baseline)', aloneImage);
+      show(`${image.referrers} hostile referrers`, hostileImage);
+      row('difference', `${(median(hostileImage.map((r) => r.rssMiB)) - median(aloneImage.map((r) => r.rssMiB))).toFixed(1)} MiB`, 'bound: 256 MiB in all');
+    } finally {
+      await registry.stop();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
