@@ -119,12 +119,17 @@ export function bstrHeadLength(n: number): number {
 
 /** Major type 2 head with the shortest argument (RFC 8949 §3, §4.2.1), then the bytes; returns the next offset. */
 export function writeBstr(out: Uint8Array, at: number, b: Uint8Array): number {
-  const n = b.length;
+  const next = writeBstrHead(out, at, b.length);
+  out.set(b, next);
+  return next + b.length;
+}
+
+/** Only the head of a byte string of `n` bytes (for bytes hashed in parts rather than copied); returns the next offset. */
+export function writeBstrHead(out: Uint8Array, at: number, n: number): number {
   const extra = bstrHeadLength(n) - 1;
   out[at] = extra === 0 ? 0x40 + n : 0x40 + [0, 24, 25, 0, 26, 0, 0, 0, 27][extra]!;
   for (let i = extra, v = n; i >= 1; i--, v = Math.floor(v / 256)) out[at + i] = v % 256;
-  out.set(b, at + 1 + extra);
-  return at + 1 + extra + n;
+  return at + 1 + extra;
 }
 
 /**

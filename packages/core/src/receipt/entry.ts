@@ -5,7 +5,8 @@
  * exactly this object (transmute: leaf input; scitt-ccf-ledger: data_hash), so receipts issued and
  * verified here agree with theirs.
  */
-import { Tag, bstrHeadLength, decode, writeBstr } from '../cbor.ts';
+import { createHash } from 'node:crypto';
+import { Tag, bstrHeadLength, decode, writeBstr, writeBstrHead } from '../cbor.ts';
 import { CoseError, StatementError } from '../errors.ts';
 import { Header, type HeaderMap } from '../cose/headers.ts';
 import { COSE_SIGN1_TAG, type Sign1 } from '../cose/sign1.ts';
@@ -70,8 +71,7 @@ function refuseProtectedReceipts(p: Pick<StatementParts, 'protectedHeader'>): vo
  * (StatementParts, a Sign1, or a parsed SignedStatement through its `sign1`).
  */
 export function statementEntry(statement: Uint8Array | StatementParts | Sign1 | { readonly sign1: Sign1 }): Uint8Array {
-  const parts = statement instanceof Uint8Array ? parseStatementParts(statement) : 'sign1' in statement ? statement.sign1 : statement;
-  if (!(statement instanceof Uint8Array)) refuseProtectedReceipts(parts);
+  const parts = partsOf(statement);
   // Written out rather than through the generic encoder (3x faster on a 2 KiB statement); the bytes
   // are the RFC 8949 §4.2.1 deterministic encoding: tag 18, array(4), shortest bstr heads, {} = a0.
   const { protectedBytes: p, payload, signature: sig } = parts;
@@ -85,4 +85,30 @@ export function statementEntry(statement: Uint8Array | StatementParts | Sign1 | 
   else out[at++] = 0xf6; // nil
   writeBstr(out, at, sig);
   return out;
+}
+
+function partsOf(statement: Uint8Array | StatementParts | Sign1 | { readonly sign1: Sign1 }): Pick<StatementParts, 'protectedBytes' | 'payload' | 'signature'> {
+  const parts = statement instanceof Uint8Array ? parseStatementParts(statement) : 'sign1' in statement ? statement.sign1 : statement;
+  if (!(statement instanceof Uint8Array)) refuseProtectedReceipts(parts);
+  return parts;
+}
+
+/**
+ * SHA-256 of the log entry (statementEntry), hashed in parts: a statement's identity without a copy
+ * of its payload (discovery screens statements of up to 16 MiB, hundreds of times under attack).
+ */
+export function statementEntrySha256(statement: Uint8Array | StatementParts | Sign1 | { readonly sign1: Sign1 }): Buffer {
+  const { protectedBytes: p, payload, signature: sig } = partsOf(statement);
+  const head = new Uint8Array(2 + bstrHeadLength(p.length) + p.length + 1 + (payload ? bstrHeadLength(payload.length) : 1));
+  head[0] = 0xd2; // tag 18
+  head[1] = 0x84; // array of 4
+  const at = writeBstr(head, 2, p);
+  head[at] = 0xa0; // unprotected = {}
+  if (payload) writeBstrHead(head, at + 1, payload.length);
+  else head[at + 1] = 0xf6; // nil
+  const tail = new Uint8Array(bstrHeadLength(sig.length) + sig.length);
+  writeBstr(tail, 0, sig);
+  const h = createHash('sha256').update(head);
+  if (payload) h.update(payload);
+  return h.update(tail).digest();
 }

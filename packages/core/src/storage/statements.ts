@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { compareBytes } from '../cbor.ts';
 import { type ErrorCode, StorageError, isScittError } from '../errors.ts';
-import { statementEntry } from '../receipt/entry.ts';
+import { statementEntrySha256 } from '../receipt/entry.ts';
 import { attachReceipts, extractReceipts } from '../receipt/transparent.ts';
 import { hashAlgorithm, STATEMENT_MEDIA_TYPE } from '../statement/profile.ts';
 import { type SignedStatement, parseSignedStatement } from '../statement/signed-statement.ts';
@@ -19,7 +19,7 @@ export { STATEMENT_MEDIA_TYPE, sha256Hex };
 
 /** Identity of a signed statement regardless of its receipts: SHA-256 of its log entry. */
 export function statementId(statement: SignedStatement | Uint8Array): string {
-  return sha256Hex(statementEntry(statement));
+  return statementEntrySha256(statement).toString('hex');
 }
 
 export interface PreparedEvidence {
