@@ -1,7 +1,7 @@
 /**
  * The hostile release of hostile-gate.ts as GitHub release assets (the local API double,
  * packages/core/test/helpers/storage-github-server.ts), and the release gate run against it as a
- * child process under /usr/bin/time -v. Shared by test/e2e/gate-memory-release.test.ts and test/bench/gate-memory.ts.
+ * child process under /usr/bin/time -v. Shared by test/e2e/gate-memory.test.ts and test/bench/gate-memory.ts.
  */
 import { execFile } from 'node:child_process';
 import { lstatSync, readFileSync, readdirSync } from 'node:fs';
