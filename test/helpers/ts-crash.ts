@@ -125,7 +125,9 @@ export async function crashCycles(o: CrashOptions): Promise<CrashReport> {
   let consistencyChecks = 0;
   const restartMs: number[] = [];
 
-  const env = compileCacheEnv(); // restarts dominate the run time
+  // restarts dominate the run time; the worker threads start at the first registration, so kills land
+  // while the commit thread holds a batch too
+  const env = { ...compileCacheEnv(), SCITT_TS_THREADS_AFTER: '1' };
   const storeArgs = o.store?.args ?? [];
   let ts: ServiceProcess = await startService({ ...(o.store?.dataDir ? { dataDir: o.store.dataDir } : {}), issuers: [publicKey(o.issuer)], args: ['--iss', ISS, '--rate', '0', ...storeArgs], env });
   const dataDir = ts.dataDir;

@@ -95,7 +95,8 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     },
     iss: o.iss ?? '',
     ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
-    threads: { verify: threads, commit: threads > 0 },
+    // SCITT_TS_THREADS_AFTER: registrations before the threads start (crash tests use 1, to kill the commit thread mid-batch)
+    threads: { verify: threads, commit: threads > 0, ...(process.env.SCITT_TS_THREADS_AFTER ? { after: Number(process.env.SCITT_TS_THREADS_AFTER) } : {}) },
   });
   const { serviceKey } = log;
   const rate = o.rate ?? DEFAULT_RATE;

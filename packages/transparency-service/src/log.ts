@@ -55,8 +55,8 @@ export interface LogOptions {
   maxBatch?: number;
   /** most registrations waiting; more are answered 503 with Retry-After */
   maxQueue?: number;
-  /** worker threads: statement checks (0: on the event loop), and a commit thread (default: none, all on the event loop) */
-  threads?: { verify: number; commit: boolean };
+  /** worker threads: statement checks (0: on the event loop), and a commit thread (default: none, all on the event loop); started at the `after`-th registration (default THREADS_AFTER) */
+  threads?: { verify: number; commit: boolean; after?: number };
 }
 
 export interface Queued {
@@ -85,7 +85,7 @@ export class TransparencyLog {
   /** commits on the event loop, through the writer connection */
   readonly #committer: BatchCommitter;
   /** threads asked for, started at the first registration; used once up (until then, all runs here) */
-  readonly #threads: { verify: number; commit: boolean; dataDir: string } | undefined;
+  readonly #threads: { verify: number; commit: boolean; after?: number; dataDir: string } | undefined;
   #commitThread: { thread: CommitThread; up: boolean } | undefined;
   #verify: { pool: VerifyPool; up: boolean } | undefined;
   /** registrations asked for so far, until the threads start */
@@ -131,7 +131,7 @@ export class TransparencyLog {
    */
   #startThreads(): void {
     const t = this.#threads;
-    if (!t || this.#commitThread || this.#verify || ++this.#registrations < THREADS_AFTER) return;
+    if (!t || this.#commitThread || this.#verify || ++this.#registrations < (t.after ?? THREADS_AFTER)) return;
     const thread = t.commit ? startCommitThread(t.dataDir) : undefined;
     if (thread) {
       const c: { thread: CommitThread; up: boolean } = (this.#commitThread = { thread, up: false });

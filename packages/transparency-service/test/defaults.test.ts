@@ -69,6 +69,7 @@ describe('numeric flags', () => {
         ['--burst', '0'],
         ['--body-limit', '1e9'],
         ['--sync-wait', '1.5'],
+        ['--threads', '65'],
       ];
       for (const [flag, value] of bad) {
         const r = spawnSync(process.execPath, [SCITT_MAIN, 'serve', '--data', join(dir, 'd'), flag, value], { encoding: 'utf8' });
