@@ -8,8 +8,9 @@
  *    CLI (goal ≥ 5,000/s with p99 < 50 ms); the ratio to the raw fsync rate is what group commit buys.
  *    Two variants in the same run: everything on the event loop (--threads 0) and the default
  *    (statement checks on worker threads, commits on the commit thread); for each, the service's CPU
- *    per registration on the event loop and on the worker threads (/proc), the figure that moves
- *    least on a shared machine. Where the time goes by stage: ./dev bench ts-profile;
+ *    per registration on the event loop and on the worker threads (/proc), at full load and at 300/s
+ *    offered (equal batch sizes), the figure that moves least on a shared machine. Where the time
+ *    goes by stage: ./dev bench ts-profile;
  *  - proofs at 1,000,000 entries: a data dir built through the service's own batch-commit code
  *    (test/helpers/ts-build-log.ts), served by the CLI: GET /entries/{id} latency and SQLite node
  *    reads per inclusion proof (CountingNodeStore around the service's SqliteNodeStore).
@@ -39,6 +40,8 @@ const ENTRIES = Number(process.env.SCITT_BENCH_ENTRIES ?? 1_000_000);
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 /** registrations warmUp() makes (a multiple of its 16 at a time) */
 const WARM_UP = Math.ceil(THREADS_AFTER / 16) * 16;
+/** registrations/s offered for the CPU comparison at equal load */
+const PACED = 300;
 
 /** Rate of `fn` per second over `seconds`, median of `runs`. */
 function rate(fn: () => void, { seconds = 1, runs = 3 } = {}): number {
@@ -168,9 +171,13 @@ async function registrations(dir: string, variant: { name: string; args: string[
     const cpu0 = threadCpu(pid);
     const done = await runLoad({ url: ts.url, keyFile, connections: 16, warmupS: 2, durationS: 10, statements: 80_000, sample: 300 });
     const cpu = cpuBetween(pid, cpu0, threadCpu(pid));
+    // The same at a rate every variant sustains, so the CPU per registration is compared at equal batch sizes
+    const cpu1 = threadCpu(pid);
+    const paced = await runLoad({ url: ts.url, keyFile, connections: 16, warmupS: 1, durationS: 6, rate: PACED, statements: PACED * 8 });
+    const pacedCpu = cpuBetween(pid, cpu1, threadCpu(pid));
     const grown = (await size()) - before;
     if (done.reused > 0) throw new Error(`the load ran out of distinct statements (${done.reused} re-sent); raise --statements`);
-    if (grown !== done.acceptedTotal + WARM_UP) throw new Error(`the tree grew by ${grown} but ${done.acceptedTotal} registrations (+ ${WARM_UP} warm-up) were acknowledged`);
+    if (grown !== done.acceptedTotal + paced.acceptedTotal + WARM_UP) throw new Error(`the tree grew by ${grown} but ${done.acceptedTotal + paced.acceptedTotal} registrations (+ ${WARM_UP} warm-up) were acknowledged`);
     const keys = await serviceKeys(ts.url);
     for (const s of done.sample) verifyReceipt(Buffer.from(s.receipt, 'base64'), statementEntry(Buffer.from(s.statement, 'base64')), keys);
     const code = await ts.stop();
@@ -179,7 +186,7 @@ async function registrations(dir: string, variant: { name: string; args: string[
     const db = LogDatabase.openReader(dataDir);
     const batches = Number((db.db.prepare('SELECT COUNT(*) AS n FROM batches').get() as { n: number }).n);
     db.close();
-    return { load: done, grown, verified: done.sample.length, batches, cpu };
+    return { load: done, grown, verified: done.sample.length, batches, cpu, paced, pacedCpu };
   } catch (e) {
     await ts.kill();
     throw e;
@@ -277,6 +284,8 @@ export async function bench(): Promise<void> {
       const perBatch = (reg.grown + 1) / reg.batches;
       row('  registrations per commit (batch size, mean)', perBatch.toFixed(1), `${reg.batches} commits for ${reg.grown + 1} entries: ${fmt(l.acceptedPerSec / perBatch, ' fsync/s')} used of ${fmt(base.fsync)}`);
       row('  service CPU per registration: all threads', perReg(reg.cpu.all), `event loop ${perReg(reg.cpu.loop)}, worker threads ${perReg(reg.cpu.workers)}, other (GC, libuv) ${perReg(reg.cpu.all - reg.cpu.loop - reg.cpu.workers)}`);
+      const pacedPerReg = (x: number) => `${Math.round((x * 1e6) / Math.max(1, reg.paced.acceptedTotal))} µs`;
+      row(`  at ${PACED}/s offered: service CPU per registration`, pacedPerReg(reg.pacedCpu.all), `event loop ${pacedPerReg(reg.pacedCpu.loop)}, worker threads ${pacedPerReg(reg.pacedCpu.workers)}; p99 ${ms(reg.paced.latencyMs.accepted.p99)}`);
       row('  load process CPU per registration', `${Math.round((l.clientCpu * 1e6) / Math.max(1, l.acceptedPerSec))} µs`, `${l.clientCpu.toFixed(2)} cores: on 2 cores its share caps the service too`);
       row('  vs bare one-row sqlite transactions', `${(l.acceptedPerSec / base.txPerSec).toFixed(2)}×`, 'registrations/s ÷ committed-transactions/s');
     }
