@@ -51,6 +51,9 @@ function evidenceSegments(s: PreparedStatement): string[] {
   return location !== undefined ? locationSegments(location) : [assertPlainName(s.evidence!.name, 'evidence name')];
 }
 
+/** Statements up to this size are copied out of the scratch buffer before they are screened (one parse instead of two). */
+const SMALL_STATEMENT_BYTES = 64 * 1024;
+
 function lstatOrUndefined(path: string): Stats | undefined {
   try {
     return lstatSync(path);
@@ -249,7 +252,11 @@ export class FileStatementStore implements StatementStore {
     // a byte-identical copy of one already held (a hard link, a copy) is dropped at once
     const { skipped } = await this.#existing(base, artifact.name, budget, (name, view) => {
       const source = { store: this.kind, location: pathToFileURL(join(base, name)).href, name };
-      const r = examineStatement(view, artifact, source, this.#limits);
+      // a small file is copied at once and parsed once (the copy is garbage at once if it is not kept);
+      // a large one is screened in the scratch buffer and copied only if kept
+      const small = view.length <= SMALL_STATEMENT_BYTES;
+      const screened = small ? view.slice() : view;
+      const r = examineStatement(screened, artifact, source, this.#limits);
       if (r.skipped) examined.push(r.skipped);
       if (!r.statement) return false;
       const key = `${r.statement.id}:${sha256Hex(view)}`;
@@ -259,8 +266,8 @@ export class FileStatementStore implements StatementStore {
         return false;
       }
       // kept: its own copy, parsed again so nothing refers to the scratch buffer
-      const bytes = view.slice();
-      const own: DiscoveredStatement = { ...r.statement, bytes, statement: parseSignedStatement(bytes) };
+      const bytes = small ? screened : view.slice();
+      const own: DiscoveredStatement = small ? r.statement : { ...r.statement, bytes, statement: parseSignedStatement(bytes) };
       seen.set(key, own);
       found.push(own);
       return true;
