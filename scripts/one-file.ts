@@ -6,18 +6,13 @@
  * and compiles it with V8's code cache from the user's own cache directory (compile-cache.ts): the
  * first run compiles it all and saves the cache, later runs reuse it.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
 import { userCacheDir } from '../packages/cli/src/compile-cache.ts';
 import { BEGIN, END, PARAMS, unhide } from './one-file-format.ts';
 import { VERSION } from '../packages/cli/src/version.ts';
 
 /** A cache entry, read only as a regular file of this user's, at most 64 MiB. */
 function readCache(path: string): Buffer | undefined {
+  const { closeSync, constants, fstatSync, openSync, readSync } = process.getBuiltinModule('node:fs');
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
@@ -35,6 +30,13 @@ function readCache(path: string): Buffer | undefined {
 }
 
 async function main(args: readonly string[]): Promise<void> {
+  // builtins here, not imported: an ES import of node:fs alone loads streams and readline, which --version does without
+  const { readFileSync, renameSync, writeFileSync } = process.getBuiltinModule('node:fs');
+  const { createHash } = process.getBuiltinModule('node:crypto');
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const { dirname, join } = process.getBuiltinModule('node:path');
+  const { fileURLToPath } = process.getBuiltinModule('node:url');
+  const vm = process.getBuiltinModule('node:vm');
   const file = fileURLToPath(import.meta.url);
   const text = readFileSync(file, 'latin1');
   // from the end: the launcher itself holds the markers, as strings
