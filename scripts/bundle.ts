@@ -13,37 +13,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BEGIN, END, hide } from './one-file-format.ts';
+import { actionOptions, jsonAsString } from './bundle-options.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const cliOnly = process.argv.includes('--cli');
 const actions = cliOnly ? [] : readdirSync(join(root, 'actions')).filter((n) => existsSync(join(root, 'actions', n, 'action.yml')) && existsSync(join(root, 'actions', n, 'src', 'main.ts')));
 const out = check ? mkdtempSync(join(tmpdir(), 'scitt-bundle-')) : undefined;
-
-// CommonJS dependencies inside an ESM bundle still call require() and read __dirname; path.dirname, not
-// a '/' search, so that the bundles run on Windows runners too.
-const banner = {
-  js: [
-    "import { createRequire as __scittCreateRequire } from 'node:module';",
-    "import { fileURLToPath as __scittFileURLToPath } from 'node:url';",
-    "import { dirname as __scittDirname } from 'node:path';",
-    'const require = __scittCreateRequire(import.meta.url);',
-    'const __filename = __scittFileURLToPath(import.meta.url);',
-    'const __dirname = __scittDirname(__filename);',
-  ].join(' '),
-};
-
-// A large JSON file (a schema, an encoding table) as one string given to JSON.parse: V8 scans a string
-// many times faster than it parses the same data as an object literal, which --version paid for.
-const jsonAsString: Plugin = {
-  name: 'json-as-string',
-  setup(b) {
-    b.onLoad({ filter: /\.json$/ }, (a) => {
-      const text = readFileSync(a.path, 'utf8');
-      return text.length < 4096 ? undefined : { contents: `module.exports = JSON.parse(${JSON.stringify(JSON.stringify(JSON.parse(text)))});`, loader: 'js' };
-    });
-  },
-};
 
 // The one-file CLI runs in vm.Script, where import() works only behind a flag: node: imports become require().
 const builtinImports: Plugin = {
@@ -60,16 +36,8 @@ for (const name of actions) {
   const result = await build({
     entryPoints: [join(root, 'actions', name, 'src', 'main.ts')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: false,
-    sourcemap: false,
-    legalComments: 'none',
+    ...actionOptions,
     metafile: true,
-    logLevel: 'warning',
-    banner,
   });
   const bytes = Object.values(result.metafile.outputs)[0]!.bytes;
   // xmllint-wasm (CycloneDX XML validation) starts a worker from xmllint-node.js beside itself, which reads xmllint.wasm

@@ -1,7 +1,7 @@
 /**
  * The actions as shipped: bundle size and cold start (node loading the bundle until it exits on
  * missing inputs), against actions/attest's library (@actions/attest, what actions/attest bundles)
- * bundled with the same esbuild settings, and a bare `node -e 0` as the floor. Medians of 7 runs.
+ * bundled with the same esbuild settings (scripts/bundle-options.ts), and a bare `node -e 0` as the floor. Medians of 7 runs.
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, row, title } from './stats.ts';
+import { actionOptions } from '../../scripts/bundle-options.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -33,7 +34,7 @@ export async function bench(): Promise<void> {
   const entry = join(dir, 'entry.mjs');
   writeFileSync(entry, `import { attest } from ${JSON.stringify(fileURLToPath(import.meta.resolve('@actions/attest')))};\nif (!process.env.INPUT_SUBJECT) { console.log(typeof attest); process.exit(1); }\n`);
   const out = join(dir, 'attest.mjs');
-  await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', target: 'node22', format: 'esm', logLevel: 'silent', banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" } });
+  await build({ ...actionOptions, entryPoints: [entry], outfile: out, logLevel: 'silent' });
   const attestSize = statSync(out).size;
   const attestStart = coldStartMs([out]);
   row('@actions/attest bundled (baseline)', `${(attestSize / 1024).toFixed(0)} KiB`, `cold start ${attestStart.toFixed(0)} ms`);
