@@ -34,6 +34,16 @@ describe('scitt loads only what the command uses', () => {
     expect(files.filter((f) => NOT_FOR_VERIFY.some((n) => f.includes(n)))).toEqual([]);
   });
 
+  it("verify with a key file loads no network stack: not fetch's undici, http2, tls or zlib, nor SQLite", () => {
+    // node's own list of the builtins it loaded, printed at exit (an ES import of node:http loads undici with all of these)
+    const dir = mkdtempSync(join(tmpdir(), 'scitt-load-'));
+    writeFileSync(join(dir, 'list.cjs'), "process.on('exit', () => process._rawDebug('BUILTINS ' + process.moduleLoadList.join(',')));\n");
+    const r = spawnSync(process.execPath, ['-r', join(dir, 'list.cjs'), MAIN, 'verify', 'missing.scitt', '--ts-keys', 'ts-keys.cbor', '--issuer-key', 'issuer.pub.pem'], { cwd: dir, encoding: 'utf8' });
+    const builtins = /BUILTINS (.*)/.exec(r.stderr)![1]!.split(',');
+    expect(builtins).toContain('NativeModule internal/crypto/sig');
+    expect(builtins.filter((m) => /^NativeModule (internal\/deps\/undici\/undici|http2|tls|zlib|sqlite)$/.test(m))).toEqual([]);
+  });
+
   it('--version loads the entry point and its version only', () => {
     const files = loaded(['--version']).filter((f) => f.startsWith('file:'));
     expect(files.every((f) => /\/cli\/src\/(main|version)\.ts$/.test(f))).toBe(true);
