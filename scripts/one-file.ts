@@ -38,7 +38,8 @@ async function main(args: readonly string[]): Promise<void> {
   const { fileURLToPath } = process.getBuiltinModule('node:url');
   const vm = process.getBuiltinModule('node:vm');
   const file = fileURLToPath(import.meta.url);
-  const text = readFileSync(file, 'latin1');
+  const bytes = readFileSync(file);
+  const text = bytes.toString('latin1');
   // from the end: the launcher itself holds the markers, as strings
   const to = text.lastIndexOf(END);
   const from = text.lastIndexOf(BEGIN, to);
@@ -46,7 +47,8 @@ async function main(args: readonly string[]): Promise<void> {
   const code = `(function (${PARAMS.join(', ')}) {'use strict';${unhide(text.slice(from + BEGIN.length, to))}\n})`;
   // the cache is V8's, for this source, this node and its flags: V8 rejects one from another build
   const dir = userCacheDir();
-  const key = createHash('sha256').update(code).update(`${process.version} ${process.arch} ${process.execArgv.join(' ')}`).digest('hex').slice(0, 32);
+  // hashed as bytes (the whole file), three times faster than the code as a string
+  const key = createHash('sha256').update(bytes).update(`${process.version} ${process.arch} ${process.execArgv.join(' ')}`).digest('hex').slice(0, 32);
   const entry = dir && join(dir, `scitt-mjs-${key}.v8cache`);
   const cachedData = entry ? readCache(entry) : undefined;
   const script = new vm.Script(code, { filename: file, cachedData, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
