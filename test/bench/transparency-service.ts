@@ -6,8 +6,8 @@
  *  - durable registrations/s with 16 concurrent clients from a separate load process
  *    (test/load/register-load.ts), every request a new statement, against the service started by the
  *    CLI (goal ≥ 5,000/s with p99 < 50 ms); the ratio to the raw fsync rate is what group commit buys.
- *    Two variants in the same run: everything on the event loop (--threads 0) and the default
- *    (statement checks on worker threads, commits on the commit thread); for each, the service's CPU
+ *    Three variants in the same run: everything on the event loop (--threads 0), the commit thread
+ *    (--threads 1), and the commit thread with a statement-checking thread (--threads 2); for each, the service's CPU
  *    per registration on the event loop and on the worker threads (/proc), at full load and at 300/s
  *    offered (equal batch sizes), the figure that moves least on a shared machine. Where the time
  *    goes by stage: ./dev bench ts-profile;
@@ -133,7 +133,8 @@ export function cpuBetween(pid: number, a: Map<number, { name: string; s: number
 /** How the service is started for one measurement: `--threads N` (0: everything on the event loop, as before threads). */
 export const VARIANTS: { name: string; args: string[] }[] = [
   { name: 'event loop only (--threads 0)', args: ['--threads', '0'] },
-  { name: 'verification + commit threads (default)', args: [] },
+  { name: 'commit thread (--threads 1, the default on 2 cores)', args: ['--threads', '1'] },
+  { name: 'commit thread + 1 verification thread (--threads 2)', args: ['--threads', '2'] },
 ];
 
 /** Registrations before the load, then a pause: the service starts its worker threads after THREADS_AFTER registrations. */

@@ -7,7 +7,7 @@
  * Merkle, SQLite (including the COMMIT's fsync), receipt assembly, thread messaging — or GC / other.
  * Profiles sample wall time (a thread waiting for a core still looks busy), so each thread's share is
  * scaled to the CPU it really used (/proc/<pid>/task): µs of CPU per registration, stage by stage.
- * Run with the default threads, and with --threads 0 (everything on the event loop) for comparison.
+ * Run with --threads 0 (everything on the event loop), 1 (a commit thread) and 2 (and a verification thread).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -169,7 +169,8 @@ function report(name: string, r: Awaited<ReturnType<typeof profileRun>>): void {
 export async function bench(): Promise<void> {
   title('Transparency Service CPU per registration by stage (16 clients, separate load process, 8 s)');
   report('event loop only (--threads 0)', await profileRun(['--threads', '0']));
-  report('verification + commit threads (default)', await profileRun([]));
+  report('commit thread (--threads 1)', await profileRun(['--threads', '1']));
+  report('commit thread + 1 verification thread (--threads 2)', await profileRun(['--threads', '2']));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bench();

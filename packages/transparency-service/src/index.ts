@@ -31,10 +31,11 @@ export const DEFAULT_RATE = 20;
 export const DEFAULT_BURST = 200;
 
 /**
- * Statement-checking threads unless set (the commit thread comes with them): one per core beside the
- * event loop's, at least one, at most four.
+ * Worker threads unless set: one per core beside the event loop's, at least one, at most five. The
+ * first commits batches; the others check statements (on 2 cores: the commit thread alone, since
+ * handing each statement to a thread costs about what verifying it on the event loop does).
  */
-export const DEFAULT_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
+export const DEFAULT_THREADS = Math.max(1, Math.min(5, availableParallelism() - 1));
 
 export interface ServiceOptions {
   dataDir: string;
@@ -54,7 +55,7 @@ export interface ServiceOptions {
   burst?: number;
   syncWaitMs?: number;
   maxBatch?: number;
-  /** worker threads checking statements, plus the commit thread; 0: everything on the event loop (default: DEFAULT_THREADS) */
+  /** worker threads: the commit thread, then statement checkers; 0: everything on the event loop (default: DEFAULT_THREADS) */
   threads?: number;
   /** C2SP checkpoint origin (default: the issuer without its scheme) */
   origin?: string;
@@ -96,7 +97,7 @@ export async function startTransparencyService(o: ServiceOptions): Promise<Runni
     iss: o.iss ?? '',
     ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
     // SCITT_TS_THREADS_AFTER: registrations before the threads start (crash tests use 1, to kill the commit thread mid-batch)
-    threads: { verify: threads, commit: threads > 0, ...(process.env.SCITT_TS_THREADS_AFTER ? { after: Number(process.env.SCITT_TS_THREADS_AFTER) } : {}) },
+    threads: { verify: Math.max(0, threads - 1), commit: threads > 0, ...(process.env.SCITT_TS_THREADS_AFTER ? { after: Number(process.env.SCITT_TS_THREADS_AFTER) } : {}) },
   });
   const { serviceKey } = log;
   const rate = o.rate ?? DEFAULT_RATE;

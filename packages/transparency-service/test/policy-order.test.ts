@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 it.each([['0'], ['5000']])('revoking an issuer under load (--sync-wait %s): none of its statements lands after the revoking entry', async (syncWait) => {
-  const ts = await startService({ issuers: [publicKey(revoked), publicKey(kept)], args: ['--rate', '0', '--sync-wait', syncWait], env: { SCITT_TS_ADMIN_TOKEN: ADMIN } });
+  // the statement checks on a verification thread and the commits on the commit thread from the first registration: the new policy reaches the thread mid-load
+  const ts = await startService({ issuers: [publicKey(revoked), publicKey(kept)], args: ['--rate', '0', '--sync-wait', syncWait, '--threads', '2'], env: { SCITT_TS_ADMIN_TOKEN: ADMIN, SCITT_TS_THREADS_AFTER: '1' } });
   stops.push(() => ts.stop());
   const pool = await Promise.all(Array.from({ length: 700 }, () => statementBy(revoked)));
   let acked = 0;

@@ -64,7 +64,7 @@ export function registerServe(program: Command): void {
     .option('--rate <N>', 'registrations per second per client address (0: unlimited; behind a proxy, one budget for all)', String(DEFAULT_RATE))
     .option('--burst <N>', 'registrations a client may make at once before --rate applies', String(DEFAULT_BURST))
     .option('--body-limit <BYTES>', 'largest request body', String(2 * 1024 * 1024))
-    .option('--threads <N>', 'worker threads checking statement signatures, plus one committing batches; started at the 200th registration (0: all on the event loop)', String(DEFAULT_THREADS))
+    .option('--threads <N>', 'worker threads, started at the 200th registration: the first commits batches, the others check statement signatures (0: all on the event loop)', String(DEFAULT_THREADS))
     .option('--sync-wait <MS>', 'how long POST /entries waits for its batch before answering 303 (poll /entries/{id})', '5000')
     .option('--origin <ORIGIN>', 'C2SP checkpoint origin and note key name (default: the issuer without its scheme)')
     .option('--tiles-dir <DIR>', 'also write the checkpoint, tiles and entry bundles here (c2sp.org/tlog-tiles) for a static host')
