@@ -36,9 +36,9 @@ export const actionOptions = {
   target: 'node22',
   format: 'esm',
   // a cold start is mostly V8 parsing the bundle: minified, and large JSON as strings, it parses in
-  // three fifths of the time (test/bench/actions.ts); keepNames keeps class and function names in errors
+  // three fifths of the time (test/bench/actions.ts). Not keepNames: its __name calls at load cost more
+  // than minifying saves, and no code here reads a class's or function's name (scitt.mjs runs so too)
   minify: true,
-  keepNames: true,
   charset: 'ascii',
   sourcemap: false,
   legalComments: 'none',
