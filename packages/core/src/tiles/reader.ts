@@ -4,9 +4,10 @@
  * store backed by fetched tiles. A node at tree level h is hashed up from the tile at level
  * floor(h/8); the tiles a computation needs are fetched on demand and kept for the reader's life.
  */
-import { MerkleError } from '../errors.ts';
+import { MerkleError, StorageError } from '../errors.ts';
 import { nodeHash } from '../merkle/hash.ts';
 import type { NodeStore } from '../merkle/store.ts';
+import { readLimited } from '../storage/http.ts';
 import { type ConsistencyProof, type InclusionProof, MerkleTree } from '../merkle/tree.ts';
 import { TILE_HEIGHT, TILE_WIDTH, TilesError, decodeEntryBundle, entryBundlePath, fullTileCount, partialTileWidth, tileHashes, tilePath } from './tiles.ts';
 
@@ -126,30 +127,16 @@ export const MAX_TILE_RESOURCE = 256 * (2 + 0xffff);
 
 /**
  * Reads a response body of at most `max` bytes, refusing a larger one as soon as it is announced or
- * has arrived (the memory it takes is bounded by `max`, not by what a server chooses to send).
+ * has arrived (the memory it takes is bounded by `max`, not by what a server chooses to send): the
+ * storage backends' reader, its refusal reported as a tiles error.
  */
 export async function readBounded(res: Response, max: number, what: string): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > max) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new TilesError('ERR_TILES', `${what} is ${declared} bytes; at most ${max} are read`);
+  try {
+    return await readLimited(res.body, max, what, res.headers.get('content-length'));
+  } catch (e) {
+    if (e instanceof StorageError) throw new TilesError('ERR_TILES', e.message, { cause: e });
+    throw e;
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (res.body) {
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) {
-        await reader.cancel().catch(() => undefined);
-        throw new TilesError('ERR_TILES', `${what} is more than ${max} bytes; at most ${max} are read`);
-      }
-      chunks.push(value);
-    }
-  }
-  return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks));
 }
 
 /** A TileFetch over HTTP(S) below `prefix`, refusing redirects off it and bounding each body. */
