@@ -12,7 +12,7 @@
  */
 import { type KeyObject, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { type AddressInfo } from 'node:net';
-import { createServer } from 'node:http';
+import { type IncomingMessage, createServer } from 'node:http';
 import { fulcioHandler, initializeCA, initializeCTLog } from '@sigstore/mock';
 import { certificateToPem } from '../../src/identity/certificate.ts';
 import { ciOfIssuer, fulcioFields } from './ci-identities.ts';
@@ -48,6 +48,20 @@ export interface FulcioServer {
 }
 
 const MAX_BODY = 64 * 1024;
+
+/** A request body as text, at most `max` bytes: a larger one resets the connection and is never answered. */
+export function readBody(req: IncomingMessage, max = MAX_BODY): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) req.destroy();
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
 
 function checkToken(jwt: string, opts: FulcioServerOptions): Record<string, unknown> {
   const parts = jwt.split('.');
@@ -90,43 +104,33 @@ export async function startFulcioServer(opts: FulcioServerOptions): Promise<Fulc
       res.end(body);
     };
     if (req.method !== 'POST' || req.url !== handler.path) return reply(404, JSON.stringify({ code: 5, message: 'not found' }));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) req.destroy();
-      else chunks.push(c);
-    });
-    req.on('end', () => {
-      void (async () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let claims: Record<string, unknown>;
-        try {
-          const body = JSON.parse(text) as { credentials?: { oidcIdentityToken?: string } };
-          claims = checkToken(body.credentials?.oidcIdentityToken ?? '', opts);
-          checkProofOfPossession(body as never, String(claims.email ?? claims.sub));
-        } catch (e) {
-          return reply(401, JSON.stringify({ code: 16, message: (e as Error).message }));
-        }
-        const ci = opts.ciIssuers ? ciOfIssuer(String(claims.iss)) : undefined;
-        if (ci) {
-          const body = JSON.parse(text) as { publicKeyRequest: { publicKey: { content: string } } };
-          const { san, extensions } = fulcioFields(ci, claims);
-          const leaf = await ca.issueCertificate({ publicKey: createPublicKey(body.publicKeyRequest.publicKey.content).export({ type: 'spki', format: 'der' }), subjectAltName: san, extensions });
-          issued++;
-          const pem = (der: ArrayBufferView) => certificateToPem(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
-          return reply(201, JSON.stringify({ signedCertificateEmbeddedSct: { chain: { certificates: [pem(leaf), pem(ca.rootCertificate)] } } }));
-        }
-        let forward = text;
-        if (opts.certifyOtherKey) {
-          const body = JSON.parse(text) as { publicKeyRequest: { publicKey: { content: string } } };
-          body.publicKeyRequest.publicKey.content = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
-          forward = JSON.stringify(body);
-        }
-        const out = await handler.fn(forward);
-        if (out.statusCode === 201) issued++;
-        reply(out.statusCode, typeof out.response === 'string' ? out.response : Buffer.from(out.response.buffer).toString(), out.contentType);
-      })();
+    void readBody(req).then(async (text) => {
+      let claims: Record<string, unknown>;
+      try {
+        const body = JSON.parse(text) as { credentials?: { oidcIdentityToken?: string } };
+        claims = checkToken(body.credentials?.oidcIdentityToken ?? '', opts);
+        checkProofOfPossession(body as never, String(claims.email ?? claims.sub));
+      } catch (e) {
+        return reply(401, JSON.stringify({ code: 16, message: (e as Error).message }));
+      }
+      const ci = opts.ciIssuers ? ciOfIssuer(String(claims.iss)) : undefined;
+      if (ci) {
+        const body = JSON.parse(text) as { publicKeyRequest: { publicKey: { content: string } } };
+        const { san, extensions } = fulcioFields(ci, claims);
+        const leaf = await ca.issueCertificate({ publicKey: createPublicKey(body.publicKeyRequest.publicKey.content).export({ type: 'spki', format: 'der' }), subjectAltName: san, extensions });
+        issued++;
+        const pem = (der: ArrayBufferView) => certificateToPem(new Uint8Array(der.buffer, der.byteOffset, der.byteLength));
+        return reply(201, JSON.stringify({ signedCertificateEmbeddedSct: { chain: { certificates: [pem(leaf), pem(ca.rootCertificate)] } } }));
+      }
+      let forward = text;
+      if (opts.certifyOtherKey) {
+        const body = JSON.parse(text) as { publicKeyRequest: { publicKey: { content: string } } };
+        body.publicKeyRequest.publicKey.content = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+        forward = JSON.stringify(body);
+      }
+      const out = await handler.fn(forward);
+      if (out.statusCode === 201) issued++;
+      reply(out.statusCode, typeof out.response === 'string' ? out.response : Buffer.from(out.response.buffer).toString(), out.contentType);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

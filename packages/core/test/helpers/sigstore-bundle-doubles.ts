@@ -12,7 +12,7 @@ import { type AddressInfo } from 'node:net';
 import { initializeTLog, rekorHandler } from '@sigstore/mock';
 import { bundleToJSON } from '@sigstore/bundle';
 import { DSSEBundleBuilder, FulcioSigner, RekorWitness } from '@sigstore/sign';
-import { type FulcioServer, startFulcioServer } from './identity-fulcio-server.ts';
+import { type FulcioServer, readBody, startFulcioServer } from './identity-fulcio-server.ts';
 import { GITHUB_OIDC_ISSUER, type GitHubRun, githubClaims, signJwt } from './oidc-server.ts';
 
 export interface SigstoreDoubles {
@@ -23,32 +23,22 @@ export interface SigstoreDoubles {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 256 * 1024;
-
 export async function startSigstoreDoubles(): Promise<SigstoreDoubles> {
   const oidc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const fulcio: FulcioServer = await startFulcioServer({ oidcIssuer: GITHUB_OIDC_ISSUER, oidcPublicKey: oidc.publicKey });
   // set once the log knows the server's URL (its checkpoints name the host)
   const state: { handler?: ReturnType<typeof rekorHandler> } = {};
   const rekor = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) req.destroy();
-      else chunks.push(c);
-    });
-    req.on('end', () => {
-      void (async () => {
-        const handler = state.handler;
-        if (req.method !== 'POST' || !handler || req.url !== handler.path) {
-          res.writeHead(404).end();
-          return;
-        }
-        const out = await handler.fn(Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(out.statusCode, { 'content-type': out.contentType ?? 'text/plain' });
-        res.end(typeof out.response === 'string' ? out.response : Buffer.from(out.response.buffer, out.response.byteOffset, out.response.byteLength));
-      })();
+    // a Rekor entry request: an in-toto envelope and its certificate
+    void readBody(req, 256 * 1024).then(async (text) => {
+      const handler = state.handler;
+      if (req.method !== 'POST' || !handler || req.url !== handler.path) {
+        res.writeHead(404).end();
+        return;
+      }
+      const out = await handler.fn(text);
+      res.writeHead(out.statusCode, { 'content-type': out.contentType ?? 'text/plain' });
+      res.end(typeof out.response === 'string' ? out.response : Buffer.from(out.response.buffer, out.response.byteOffset, out.response.byteLength));
     });
   });
   await new Promise<void>((resolve) => rekor.listen(0, '127.0.0.1', resolve));
