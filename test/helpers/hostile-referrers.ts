@@ -27,6 +27,7 @@ import {
   STATEMENT_MEDIA_TYPE,
   referrersTag,
 } from '../../packages/core/src/storage/oci/media-types.ts';
+import { inPool } from '../../packages/core/src/storage/statements.ts';
 import { rawPushBlob, rawPutManifest } from '../../packages/core/test/helpers/storage-registry.ts';
 import { MiB } from './hostile-gate.ts';
 import { SCITT_MAIN } from './transparency-service.ts';
@@ -41,13 +42,6 @@ export interface HostileImage {
 }
 
 const digestOf = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-async function inPool<T>(items: readonly T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
 
 /** 64 MiB of non-zero bytes (a sparse zero file would hash as fast, but the gate must never read it at all) */
 function layerBytes(): Buffer {

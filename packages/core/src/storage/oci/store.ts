@@ -24,7 +24,7 @@ import { type ErrorCode, StorageError } from '../../errors.ts';
 import { hashAlgorithm } from '../../statement/profile.ts';
 import { checkArtifact } from '../artifact.ts';
 import { type FetchLike, RequestCounter } from '../http.ts';
-import { DiscoveryBudget, type PreparedStatement, dedupeStatements, examineStatement, mergeStatements, prepareItems, sha256Hex, statementId } from '../statements.ts';
+import { DiscoveryBudget, type PreparedStatement, dedupeStatements, examineStatement, inPool, mergeStatements, prepareItems, sha256Hex, statementId } from '../statements.ts';
 import { parseSignedStatement } from '../../statement/signed-statement.ts';
 import {
   type ArtifactRef,
@@ -100,20 +100,6 @@ function oneLargeAtATime(): Admit {
     await before;
     return done;
   };
-}
-
-async function pool<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -275,7 +261,7 @@ export class OciStatementStore implements StatementStore {
     const fetched = new Map<string, Promise<string | undefined>>();
     // each referrer is screened as soon as it arrives: at most CONCURRENCY statements are in flight (one
     // of them large), and only those about the artifact stay held, within the budget
-    const results = await pool(descriptors, CONCURRENCY, async (d): Promise<{ statement?: DiscoveredStatement; skipped?: SkippedObject; layers?: Descriptor[] | undefined }> => {
+    const results = await inPool(descriptors, CONCURRENCY, async (d): Promise<{ statement?: DiscoveredStatement; skipped?: SkippedObject; layers?: Descriptor[] | undefined }> => {
       const source = { store: this.kind, location: this.#location(d.digest), name: d.annotations?.[ANNOTATION_TITLE] ?? d.digest };
       const annotated = d.annotations?.[ANNOTATION_STATEMENT_DIGEST];
       const first = isSha256Digest(annotated) ? fetched.get(annotated) : undefined;
@@ -360,7 +346,7 @@ export class OciStatementStore implements StatementStore {
     const { descriptors } = await this.#list(client, subjectDigest, []);
     await client.pushBlob(EMPTY_JSON); // the config of every artifact manifest, once
     const needTagIndex: Descriptor[] = [];
-    const results = await pool(prepared, 4, async (s): Promise<StoredObject[]> => {
+    const results = await inPool(prepared, 4, async (s): Promise<StoredObject[]> => {
       const same = descriptors.filter((d) => d.annotations?.[ANNOTATION_STATEMENT_ID] === s.id);
       const stored: StoredReferrer[] = [];
       for (const d of same) {
