@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { ScittError, loadKey, type CoseKey } from '@scitt-actions/core';
+import { type CoseKey, loadKey } from '@scitt-actions/core/cose';
+import { ScittError } from '@scitt-actions/core/errors';
 import { writeEnvelope } from './output.ts';
 
 export async function readInput(path: string, what: string): Promise<Uint8Array> {

@@ -4,7 +4,7 @@
  * With --json, the outcome is also one envelope on stdout (output.ts), errors included.
  */
 import type { Command } from 'commander';
-import { isScittError, type ScittError } from '@scitt-actions/core';
+import { isScittError, type ScittError } from '@scitt-actions/core/errors';
 import { printable } from './io.ts';
 import { setInvocation, writeEnvelope } from './output.ts';
 

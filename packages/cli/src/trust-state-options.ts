@@ -4,7 +4,7 @@
  * alike. The checks are core's (core/checkpoint/trust-state.ts checkTreesWithTrustPolicy).
  */
 import type { Command } from 'commander';
-import { type TrustStateCheck, type VerifiedTree, checkTreesWithTrustPolicy, parseVerifierKey } from '@scitt-actions/core/checkpoint';
+import type { TrustStateCheck, VerifiedTree } from '@scitt-actions/core/checkpoint';
 import { intOption } from './numbers.ts';
 import { UsageError } from './run.ts';
 
@@ -32,11 +32,14 @@ export function addTrustStateOptions(cmd: Command): Command {
 export const wantsTrustState = (o: TrustStateFlags): boolean => o.trustState !== undefined || o.minWitnesses !== undefined;
 
 /** Checks the flags before anything is verified: the quorum, its keys, and that the keys parse. Returns K (0: none). */
-export function checkTrustStateFlags(o: TrustStateFlags): number {
+export async function checkTrustStateFlags(o: TrustStateFlags): Promise<number> {
   const k = o.minWitnesses !== undefined ? intOption('--min-witnesses', o.minWitnesses, { min: 1 }) : 0;
   if (k > 0 && (!o.logKey?.length || !o.witnessKey?.length)) throw new UsageError("--min-witnesses needs the service's --log-key and the witnesses' --witness-key");
   if (k === 0 && (o.logKey?.length || o.witnessKey?.length)) throw new UsageError('--log-key and --witness-key apply with --min-witnesses K: add it, or drop them');
   if (k > (o.witnessKey?.length ?? 0)) throw new UsageError(`--min-witnesses ${k} cannot be met by the ${o.witnessKey!.length} --witness-key given`);
+  if (k === 0) return 0;
+  // checkpoints, notes and tiles are loaded only when a trust state is asked for: a plain verify never reads them
+  const { parseVerifierKey } = await import('@scitt-actions/core/checkpoint');
   for (const [flag, keys] of [['--log-key', o.logKey], ['--witness-key', o.witnessKey]] as const) {
     for (const key of keys ?? []) {
       try {
@@ -51,7 +54,8 @@ export function checkTrustStateFlags(o: TrustStateFlags): number {
 
 /** Every verified receipt's tree against the state (and the witness policy); saves the advanced state. */
 export async function enforceTrustStateOnTrees(trees: readonly VerifiedTree[], o: TrustStateFlags): Promise<TrustStateCheck[]> {
-  const k = checkTrustStateFlags(o);
+  const k = await checkTrustStateFlags(o);
+  const { checkTreesWithTrustPolicy } = await import('@scitt-actions/core/checkpoint');
   return checkTreesWithTrustPolicy(trees, {
     statePath: o.trustState,
     logUrl: o.logUrl,

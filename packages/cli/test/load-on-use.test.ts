@@ -11,6 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { generateKey, publicKey, thumbprint, toPem } from '../../core/src/cose/key.ts';
+import { keySigner } from '../../core/src/cose/sign1.ts';
+import { leafHash } from '../../core/src/merkle/hash.ts';
+import { statementEntry } from '../../core/src/receipt/entry.ts';
+import { issueReceipt } from '../../core/src/receipt/issue.ts';
+import { attachReceipts } from '../../core/src/receipt/transparent.ts';
+import { createSignedStatement } from '../../core/src/statement/signed-statement.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const HOOK = `import { registerHooks } from 'node:module';
@@ -18,12 +25,39 @@ import { writeSync } from 'node:fs';
 registerHooks({ load(url, context, next) { writeSync(2, 'LOADED ' + url + '\\n'); return next(url, context); } });
 `;
 
-function loaded(args: string[]): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'scitt-load-'));
-  writeFileSync(join(dir, 'hook.mjs'), HOOK);
-  const r = spawnSync(process.execPath, ['--import', join(dir, 'hook.mjs'), MAIN, ...args], { cwd: dir, encoding: 'utf8' });
-  return r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice('LOADED '.length));
+// counts the ICU collators made (packageurl-js makes one as it loads, unless purl.ts stands in for it)
+const COLLATORS = `const C = Intl.Collator; let n = 0;
+Intl.Collator = new Proxy(C, { construct(t, a) { n++; return Reflect.construct(t, a); }, apply(t, self, a) { n++; return Reflect.apply(t, self, a); } });
+process.on('exit', () => process._rawDebug('COLLATORS ' + n));
+`;
+
+function run(args: string[], cwd = mkdtempSync(join(tmpdir(), 'scitt-load-'))) {
+  writeFileSync(join(cwd, 'hook.mjs'), HOOK);
+  writeFileSync(join(cwd, 'collators.cjs'), COLLATORS);
+  const r = spawnSync(process.execPath, ['-r', join(cwd, 'collators.cjs'), '--import', join(cwd, 'hook.mjs'), MAIN, ...args], { cwd, encoding: 'utf8' });
+  const files = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice('LOADED '.length));
+  return { status: r.status, stdout: r.stdout, files, collators: Number(/COLLATORS (\d+)/.exec(r.stderr)?.[1]) };
 }
+
+const loaded = (args: string[]): string[] => run(args).files;
+
+/** A key-signed Transparent Statement about `sub` with a receipt of a one-leaf log, its service's and issuer's public keys, in a new directory. */
+async function transparentStatement(sub: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'scitt-load-'));
+  const issuer = generateKey('P-256');
+  const service = generateKey('P-256');
+  const signed = await createSignedStatement({ payload: new TextEncoder().encode('{"bomFormat":"CycloneDX"}'), signer: keySigner(issuer), kid: thumbprint(issuer), iss: 'https://acme.example', sub, iat: 1_700_000_000 });
+  const receipt = await issueReceipt({ signer: keySigner(service), kid: thumbprint(service), iss: 'https://ts.example', iat: 1_700_000_100, proof: { treeSize: 1, leafIndex: 0, path: [] }, root: leafHash(statementEntry(signed)) });
+  writeFileSync(join(dir, 's.scitt'), attachReceipts(signed, [receipt]));
+  writeFileSync(join(dir, 'issuer.pub.pem'), toPem(publicKey(issuer)));
+  writeFileSync(join(dir, 'service.pub.pem'), toPem(publicKey(service)));
+  return dir;
+}
+const VERIFY = ['verify', 's.scitt', '--ts-keys', 'service.pub.pem', '--issuer-key', 'issuer.pub.pem'];
+
+// What verifying one key-signed statement never needs: the root barrel, the gate's stores and file hashing, trust
+// states and tiles, the SCRAPI client, certificates, and the evidence formats (their validators)
+const LAZY_CORE = ['/core/src/index.ts', '/storage/target.', '/storage/files.', '/storage/github-release.', '/storage/oci/store.', '/verify/beside.', '/payload/subjects.', '/payload/hashing.', '/payload/index.', '/payload/detect.', '/payload/binding.', '/checkpoint/', '/tiles/', '/scrapi/', '/identity/verify.', '/identity/trust.', '/identity/keyless.', '/statement/issue.'];
 
 const NOT_FOR_VERIFY = ['fastify', '@sigstore/sign', '/ajv/', '/schemas/', '@peculiar/x509', '@octokit/', 'cbor-extract', 'fast-xml-parser', 'tinyglobby', '@sigstore/verify', 'better-sqlite3'];
 
@@ -32,6 +66,21 @@ describe('scitt loads only what the command uses', () => {
     const files = loaded(['verify', 'missing.scitt', '--ts-keys', 'ts-keys.cbor', '--issuer-key', 'issuer.pub.pem']);
     expect(files.some((f) => f.includes('/commands/verify.'))).toBe(true);
     expect(files.filter((f) => NOT_FOR_VERIFY.some((n) => f.includes(n)))).toEqual([]);
+  });
+
+  it('verifying a key-signed statement about a package URL loads only its own modules, and packageurl-js without an ICU collator', async () => {
+    const r = run(VERIFY, await transparentStatement(`pkg:generic/app@1.0.0?checksum=sha256:${'ab'.repeat(32)}`));
+    expect(r.stdout).toMatch(/^VERIFIED/);
+    expect(r.files.some((f) => f.includes('/packageurl-js/'))).toBe(true);
+    expect(r.files.filter((f) => [...NOT_FOR_VERIFY, ...LAZY_CORE].some((n) => f.includes(n)))).toEqual([]);
+    expect(r.collators).toBe(0);
+  });
+
+  it('verifying a statement whose subject is not a package URL does not load packageurl-js', async () => {
+    const r = run(VERIFY, await transparentStatement('https://acme.example/app/1.0.0'));
+    expect(r.stdout).toMatch(/^VERIFIED/);
+    expect(r.files.some((f) => f.includes('/commands/verify.'))).toBe(true);
+    expect(r.files.filter((f) => f.includes('/packageurl-js/'))).toEqual([]);
   });
 
   it("verify with a key file loads no network stack: not fetch's undici, http2, tls or zlib, nor SQLite", () => {

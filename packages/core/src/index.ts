@@ -2,7 +2,7 @@
  * @scitt-actions/core: what a tool author needs to issue, register, verify and gate. Everything else
  * is a subpath module, one concern each (as panva/jose exposes its modules): @scitt-actions/core/cose,
  * /receipt, /merkle, /identity, /storage, /scrapi, /statement, /payload, /verify, /cbor, /diagnostic,
- * /checkpoint, /tiles.
+ * /checkpoint, /tiles, /errors (the ScittError types alone, for a command that must not load the rest).
  */
 export * from './errors.ts';
 export { useProxyFromEnvironment, type ProxyState } from './http-proxy.ts';

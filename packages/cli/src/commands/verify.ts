@@ -1,11 +1,9 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { type GateReport, type VerificationResult, runGate, verifyTransparent } from '@scitt-actions/core';
-import { type GateTargets, type IdentityInputs, type VerifyInputs, boundYoungGeneration, reportJson, runGateOn, verifyPolicyFrom } from '@scitt-actions/core/verify';
+import { type GateReport, type GateTargets, type IdentityInputs, type VerificationResult, type VerifyInputs, boundYoungGeneration, reportJson, runGate, runGateOn, verifyPolicyFrom, verifyTransparent } from '@scitt-actions/core/verify';
 import { EXIT, UsageError, action } from '../run.ts';
 import { printJson, printable, readInput } from '../io.ts';
 import { sha256WithProgress } from '../progress.ts';
-import { createProgressRenderer } from '@scitt-actions/core/payload';
 import { type StorageFlags, addStorageOptions, storageOptions } from '../storage-options.ts';
 import { addCiIdentityOptions, ciIdentityInputsOf } from '../identity-options.ts';
 import { type TrustStateFlags, addTrustStateOptions, checkTrustStateFlags, enforceTrustStateOnTrees, wantsTrustState } from '../trust-state-options.ts';
@@ -100,7 +98,7 @@ export function registerVerify(program: Command): void {
   addTrustStateOptions(addStorageOptions(addIdentityOptions(cmd))).action(
     action('verify', async (file: string | undefined, o: VerifyFlags) => {
       if (!o.tsKeys.length) throw new UsageError('name the trusted Transparency Service(s): --ts-keys URL|FILE');
-      checkTrustStateFlags(o); // before anything is verified
+      await checkTrustStateFlags(o); // before anything is verified
       if (!file) return gate(o);
       if ((o.artifact?.length ?? 0) > 1) throw new UsageError('with a FILE, give one --artifact');
       if (o.artifact?.some(isStoreLocation)) throw new UsageError('with a FILE, --artifact is the artifact file itself; release:/oci:// locations are for the gate (drop FILE)');
@@ -139,6 +137,7 @@ async function gate(o: VerifyFlags): Promise<void> {
   if (o.receiptsOnly) throw new UsageError('the release gate verifies issuers: --receipts-only applies only to one FILE');
   boundYoungGeneration(); // the gate's memory bound (SECURITY.md)
   const policy = await verifyPolicyFrom(inputsOf(o));
+  const { createProgressRenderer } = await import('@scitt-actions/core/payload');
   const progress = createProgressRenderer({ json: Boolean(o.json), label: 'hashing the artifacts' });
   const targets: GateTargets = {
     paths: o.artifact.filter((a) => !isStoreLocation(a)),

@@ -14,10 +14,9 @@ import { spdx3Context, validateSpdx2Json, validateSpdx3 } from './spdx.ts';
 import { looksLikeSpdxTagValue, parseSpdxTagValue } from './spdx-tag-value.ts';
 import { decodeUtf8, assertNotEmpty, isObject, parseJson } from './text.ts';
 import { parseXml } from './xml.ts';
+import { EVIDENCE_KINDS, type EvidenceKind } from './evidence-kinds.ts';
 
-/** What the evidence is about, which decides its default placement (placement.ts). */
-export type EvidenceKind = 'sbom' | 'in-toto' | 'provenance' | 'scan';
-export const EVIDENCE_KINDS: readonly EvidenceKind[] = ['sbom', 'in-toto', 'provenance', 'scan'];
+export { EVIDENCE_KINDS, type EvidenceKind } from './evidence-kinds.ts';
 
 /** Format and encoding of the evidence. */
 export type EvidenceFormat =

@@ -12,7 +12,6 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { packageUrl } from '../lazy-deps.cjs';
 import { StorageError } from '../errors.ts';
 import { hashAlgorithm } from '../statement/profile.ts';
 import { parseSignedStatement } from '../statement/signed-statement.ts';
@@ -21,7 +20,7 @@ import { FileStatementStore } from './files.ts';
 import { GitHubReleaseStore, type OctokitLike } from './github-release.ts';
 import { type OciStoreOptions, OciStatementStore } from './oci/store.ts';
 import { STATEMENT_MEDIA_TYPE } from './statements.ts';
-import { subjectSha256 } from '../payload/purl.ts';
+import { purlLibrary, subjectSha256 } from '../payload/purl.ts';
 import type { ArtifactRef, DiscoverOptions, DiscoveryResult, StatementStore, StorageItem, StorageLimits, StoredObject } from './types.ts';
 
 export type StorageTarget = { kind: 'files'; path: string } | { kind: 'github-release'; tag: string; asset?: string } | { kind: 'oci'; reference: string };
@@ -73,7 +72,7 @@ function ociOptions(options: StorageOptions) {
 export function artifactFromSubject(sub: string): ArtifactRef {
   const sha256 = subjectSha256(sub);
   if (!sha256) throw new StorageError('ERR_STORAGE_SUBJECT', `statement subject ${JSON.stringify(sub.slice(0, 200))} pins no sha256 digest; it cannot be attached to an artifact`);
-  const name = packageUrl().PackageURL.fromString(sub).name;
+  const name = purlLibrary().PackageURL.fromString(sub).name;
   return { name, sha256 };
 }
 

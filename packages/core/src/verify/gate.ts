@@ -6,8 +6,7 @@
  */
 import { ScittError } from '../errors.ts';
 import { assertArray, assertObject, assertString } from '../guard.ts';
-import { checkSubjectBinding, declaredSubjectDigests } from '../payload/binding.ts';
-import { type Evidence, type EvidenceKind, detectEvidence } from '../payload/detect.ts';
+import type { Evidence, EvidenceKind } from '../payload/detect.ts';
 import type { DiscoveryResult } from '../storage/types.ts';
 import type { SignedStatement } from '../statement/signed-statement.ts';
 import { type TransparentVerifyOptions, type VerificationResult, verifyTransparentWithStatement } from './pipeline.ts';
@@ -128,6 +127,8 @@ function firstFailure(statements: StatementVerdict[]): string {
 async function evidenceOf(f: FoundStatement, s: SignedStatement, evidence: Uint8Array | undefined, artifact: GateArtifact): Promise<{ kind?: EvidenceKind; evidenceProblem?: string }> {
   const body = s.hashEnvelope ? evidence : (s.sign1.payload ?? undefined);
   if (!body) return {};
+  // the evidence formats and their validators, loaded only when a statement carries evidence
+  const [{ detectEvidence }, { checkSubjectBinding, declaredSubjectDigests }] = await Promise.all([import('../payload/detect.ts'), import('../payload/binding.ts')]);
   let ev: Evidence;
   try {
     ev = await detectEvidence(body, { name: f.location });

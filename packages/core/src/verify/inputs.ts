@@ -9,14 +9,11 @@ import { loadKey } from '../cose/key.ts';
 import { ScittError } from '../errors.ts';
 import type { IdentityPolicy } from '../identity/policy.ts';
 import { type CiIdentityInputs, ciIdentityPins, ciIdentityPolicy } from '../identity/policy-inputs.ts';
-import { EVIDENCE_KINDS, type EvidenceKind } from '../payload/detect.ts';
+import { EVIDENCE_KINDS, type EvidenceKind } from '../payload/evidence-kinds.ts';
 import { normaliseSha256 } from '../payload/purl.ts';
-import { resolveSubjectPaths } from '../payload/subjects.ts';
-import { type ProgressCallback, sha256Files } from '../payload/hashing.ts';
-import { artifactRef } from '../storage/artifact.ts';
-import { type StorageOptions, openStore, resolveArtifact } from '../storage/target.ts';
+import type { ProgressCallback } from '../payload/hashing.ts';
+import type { StorageOptions } from '../storage/target.ts';
 import { type Discovered, type GateArtifact, type GatePolicy, type GateReport, asDiscovered, runGate } from './gate.ts';
-import { discoverBeside } from './beside.ts';
 import { gateThroughManifests } from './manifest.ts';
 import type { IssuerTrust } from './pipeline.ts';
 import { loadServiceKeys, loadX509Trust } from './trust-inputs.ts';
@@ -170,6 +167,14 @@ export async function gateTargets(t: GateTargets, storage: StorageOptions = {}):
   if (!paths.length && !digests.length && !locations.length) throw usage('name what is about to be released: files (subject-path), a digest with its name and a release tag, or an image');
   if (digests.length && !t.releaseTag) throw usage('an artifact named by digest has no file to find statements beside: add the release tag whose assets hold its statements');
   if (t.releaseTag && !paths.length && !digests.length) throw usage('release-tag says where the statements of subject-path / subject-digest artifacts are, and none is named: name them (or drop release-tag)');
+  // the stores and the file hashing, loaded for a gate only: verifying one statement (`scitt verify FILE`) needs neither
+  const [{ resolveSubjectPaths }, { sha256Files }, { artifactRef }, { openStore, resolveArtifact }, { discoverBeside }] = await Promise.all([
+    import('../payload/subjects.ts'),
+    import('../payload/hashing.ts'),
+    import('../storage/artifact.ts'),
+    import('../storage/target.ts'),
+    import('./beside.ts'),
+  ]);
   const groups: GateGroup[] = [];
   const files: GateArtifact[] = [];
   if (paths.length) {

@@ -7,11 +7,6 @@
  */
 import { basename } from 'node:path';
 import { ScittError } from '../errors.ts';
-import { parseChecksums } from '../payload/checksums.ts';
-import { sha256Files, sha256Hex } from '../payload/hashing.ts';
-import { resolveSubjectPaths } from '../payload/subjects.ts';
-import { readRegular } from '../storage/local-read.ts';
-import { discoverBeside } from './beside.ts';
 import { type ArtifactVerdict, type GateArtifact, type GatePolicy, type GateReport, runGate } from './gate.ts';
 
 /** A manifest larger than this is refused: 64 MiB is some 700,000 sha256sum lines. */
@@ -29,6 +24,7 @@ interface Listed {
  * regular file or too large: a usage error, both exit 2.
  */
 async function readManifest(path: string): Promise<Uint8Array> {
+  const { readRegular } = await import('../storage/local-read.ts');
   try {
     return await readRegular(path, { what: 'checksums manifest', maxBytes: MAX_MANIFEST_BYTES, noFollow: false });
   } catch (e) {
@@ -47,6 +43,13 @@ const listedName = (name: string) => basename(name.replace(/\\/g, '/'));
  */
 export async function gateThroughManifests(paths: readonly string[], manifests: readonly string[], policy: GatePolicy): Promise<GateReport> {
   if (!manifests.length) throw new ScittError('ERR_USAGE', 'no checksums manifest given');
+  // loaded for a gate through manifests only: the verify barrel (this module is in it) stays light for `scitt verify FILE`
+  const [{ parseChecksums }, { sha256Files, sha256Hex }, { resolveSubjectPaths }, { discoverBeside }] = await Promise.all([
+    import('../payload/checksums.ts'),
+    import('../payload/hashing.ts'),
+    import('../payload/subjects.ts'),
+    import('./beside.ts'),
+  ]);
   const beside = discoverBeside();
   const manifestArtifacts: GateArtifact[] = [];
   const bytesOf = new Map<string, Uint8Array>();

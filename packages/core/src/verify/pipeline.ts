@@ -10,16 +10,17 @@ import { type CoseKey, thumbprint } from '../cose/key.ts';
 import { verifySign1 } from '../cose/sign1.ts';
 import { ScittError } from '../errors.ts';
 import { assertBytes, assertObject, assertString } from '../guard.ts';
-import { type IdentityPolicy } from '../identity/policy.ts';
-import { type TrustStore } from '../identity/trust.ts';
-import { verifyX509Issuer } from '../identity/verify.ts';
+import type { IdentityPolicy } from '../identity/policy.ts';
+import type { TrustStore } from '../identity/trust.ts';
 import type { WorkflowIdentity } from '../identity/fulcio.ts';
 import { TrustedKeys } from '../receipt/keys.ts';
 import { type ReceiptPolicy, type ReceiptsVerification, verifyTransparentStatement } from '../receipt/transparent.ts';
 import { type Preimage, verifyPreimage } from '../statement/hash-envelope.ts';
 import { type SignedStatement, parseSignedStatement, verifySignedStatement } from '../statement/signed-statement.ts';
 import { normaliseSha256, subjectPin, subjectSha256 } from '../payload/purl.ts';
-import { detectEvidence } from '../payload/detect.ts';
+// certificates and evidence formats are loaded when a statement has them: a key-signed statement's check never parses either
+const identityVerify = () => import('../identity/verify.ts');
+const evidenceDetect = () => import('../payload/detect.ts');
 
 export type CheckName = 'statement' | 'receipts' | 'issuer' | 'artifact' | 'evidence';
 
@@ -226,7 +227,7 @@ async function verifyIssuer(s: SignedStatement, o: TransparentVerifyOptions, reg
     }
     let identity: WorkflowIdentity | undefined;
     for (const at of times[0]!.getTime() === times[times.length - 1]!.getTime() ? [times[0]!] : times) {
-      identity = (await verifyX509Issuer({ x5chain: s.x5chain, iss: s.iss, trust: trust.x509.trust, at, policy: trust.x509.policy, statementKeyCheck: (k) => verifySign1(s.sign1, k) })).identity;
+      identity = (await (await identityVerify()).verifyX509Issuer({ x5chain: s.x5chain, iss: s.iss, trust: trust.x509.trust, at, policy: trust.x509.policy, statementKeyCheck: (k) => verifySign1(s.sign1, k) })).identity;
     }
     const when = times.map((t) => t.toISOString()).join(' and ');
     checks.push({ name: 'issuer', ok: true, message: `signed by ${identity!.sanUri ?? s.iss}, certificate valid at ${when}, identity policy met` });
@@ -279,7 +280,7 @@ async function inTotoSubjectDigests(s: SignedStatement): Promise<string[]> {
   const payload = s.hashEnvelope ? undefined : s.sign1.payload;
   if (!payload) return [];
   try {
-    const ev = await detectEvidence(payload, { expected: 'auto' });
+    const ev = await (await evidenceDetect()).detectEvidence(payload, { expected: 'auto' });
     return (ev.subjects ?? []).flatMap((x) => (typeof x.digest.sha256 === 'string' ? [x.digest.sha256.toLowerCase()] : []));
   } catch {
     return [];

@@ -6,9 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KeyError, ScittError } from '../errors.ts';
-import { type TrustStore, sigstoreTrust, trustFromPem, trustFromSigstoreTrustedRoot, withoutCtLog } from '../identity/trust.ts';
+import type { TrustStore } from '../identity/trust.ts';
 import { type TrustedKey, TrustedKeys, loadTrustedKeys, trustedKey } from '../receipt/keys.ts';
-import { ScrapiClient } from '../scrapi/client.ts';
 
 /**
  * Trusted Transparency Services, each a named set of keys. `--min-receipts N` counts services, not
@@ -43,6 +42,8 @@ function serviceOfUrl(source: string): string {
 }
 
 async function fromUrl(url: string, service: string): Promise<TrustedKey[]> {
+  // the HTTP client only for a service named by URL: a key file is read without it
+  const { ScrapiClient } = await import('../scrapi/client.ts');
   const keys = await new ScrapiClient({ url, retries: 2 }).keys();
   return keys.map((k) => trustedKey(k, { service }));
 }
@@ -113,6 +114,8 @@ function servicesFile(bytes: Uint8Array, source: string): [string, unknown][] | 
  * (and intermediates), or by default the Sigstore public-good root fetched through TUF.
  */
 export async function loadX509Trust(o: { trustedRoot?: string; rootsPem?: string; intermediatesPem?: string; insecureIgnoreSct?: boolean }): Promise<TrustStore> {
+  // certificates are parsed only for keyless statements: key-signed ones never load X.509 or TUF
+  const { sigstoreTrust, trustFromPem, trustFromSigstoreTrustedRoot, withoutCtLog } = await import('../identity/trust.ts');
   // explicit only: a private Fulcio without a CT log; otherwise a leaf must carry an SCT from a CT log of the trust (identity/sct.ts)
   if (o.insecureIgnoreSct) return withoutCtLog(await loadX509Trust({ ...o, insecureIgnoreSct: false }));
   if (o.rootsPem) {
