@@ -4,6 +4,7 @@
  */
 import type { BuildOptions, Plugin } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 // CommonJS dependencies inside an ESM bundle still call require() and read __dirname; path.dirname, not
 // a '/' search, so that the bundles run on Windows runners too.
@@ -46,3 +47,84 @@ export const actionOptions = {
   banner,
   plugins: [jsonAsString],
 } satisfies BuildOptions;
+
+// core/src/lazy-deps.cjs requires each heavy library on first use. In one file, esbuild keeps that lazy but
+// still inlines the library, so every run reads and parses it. In the actions' split bundles each of its
+// require()s becomes a file beside the entry (lazy-<name>.mjs, an entry point sharing chunks with the rest),
+// required from there on first use: Node >= 22.12 loads an ES module synchronously with require().
+const lazyDepsFile = /[\\/]packages[\\/]core[\\/]src[\\/]lazy-deps\.cjs$/;
+const lazyFile = (spec: string) => `lazy-${spec.replace(/^@/, '').replace(/\.js$/, '').replace(/[^a-zA-Z0-9]+/g, '-')}`;
+const REQUIRE = /\brequire\('([^']+)'\)/g;
+
+/** The libraries lazy-deps.cjs requires, each an entry point of the split bundle named lazyFile(spec). */
+export function lazyEntries(lazyDepsPath: string): Record<string, string> {
+  const specs = [...readFileSync(lazyDepsPath, 'utf8').matchAll(REQUIRE)].map((m) => m[1]!);
+  if (specs.length === 0) throw new Error(`${lazyDepsPath}: no require('…') found: update scripts/bundle-options.ts`);
+  return Object.fromEntries(specs.map((s) => [lazyFile(s), `scitt-lazy:${s}`]));
+}
+
+const splitLazyDeps = (lazyDepsPath: string): Plugin => ({
+  name: 'split-lazy-deps',
+  setup(b) {
+    // the entry of one library: what require() returned to lazy-deps.cjs, as its default export
+    b.onResolve({ filter: /^scitt-lazy:/ }, (a) => ({ path: a.path.slice('scitt-lazy:'.length), namespace: 'scitt-lazy' }));
+    b.onLoad({ filter: /.*/, namespace: 'scitt-lazy' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: 'js', resolveDir: dirname(lazyDepsPath) }));
+    // lazy-deps.cjs itself requires the file beside the chunk that runs it (all chunks are in dist/)
+    b.onLoad({ filter: lazyDepsFile }, (a) => ({
+      contents: readFileSync(a.path, 'utf8').replace(REQUIRE, (_, spec: string) => `require(${JSON.stringify(`./${lazyFile(spec)}.mjs`)}).default`),
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^\.\/lazy-[a-z0-9-]+\.mjs$/ }, (a) => (lazyDepsFile.test(a.importer) ? { path: a.path, external: true } : undefined));
+  },
+});
+
+// @actions/core imports @actions/http-client (and through it undici, 400 KiB) for getIDToken alone, which
+// no action calls (keyless signing asks for the token through @sigstore/sign): said to be free of side
+// effects, it is left out unless something uses it (@actions/github, when a token is given, does).
+const httpClientWhenUsed: Plugin = {
+  name: 'http-client-when-used',
+  setup(b) {
+    b.onResolve({ filter: /^@actions\/http-client(\/|$)/ }, async (a) => {
+      if (a.pluginData === 'http-client-when-used') return undefined;
+      const r = await b.resolve(a.path, { kind: a.kind, importer: a.importer, resolveDir: a.resolveDir, pluginData: 'http-client-when-used' });
+      return r.errors.length ? { errors: r.errors } : { path: r.path, sideEffects: false };
+    });
+  },
+};
+
+// Split into chunks, import() of a CommonJS module yields only its default export (esbuild's limit), where
+// Node and a one-file bundle give its named exports too: such a library goes through lazy-deps.cjs instead.
+const importedModulesAreEsm: Plugin = {
+  name: 'imported-modules-are-esm',
+  setup(b) {
+    b.onEnd((result) => {
+      const inputs = result.metafile?.inputs ?? {};
+      const errors = Object.entries(inputs).flatMap(([file, input]) =>
+        input.imports
+          // a JSON module (jsonAsString makes it CommonJS) has only its default export anyway
+          .filter((i) => i.kind === 'dynamic-import' && !i.external && inputs[i.path]?.format === 'cjs' && !i.path.endsWith('.json'))
+          .map((i) => ({ text: `${file}: import(${JSON.stringify(i.original ?? i.path)}) of a CommonJS module: require it through packages/core/src/lazy-deps.cjs` })),
+      );
+      return { errors };
+    });
+  },
+};
+
+/**
+ * The actions' bundles: ES modules split into chunks (deterministic names), so a run reads only the code it
+ * uses. The entry is dist/index.mjs (action.yml's main); libraries behind an import() or lazy-deps.cjs
+ * (`lazyDepsPath`, core's) come in files beside it, loaded when used.
+ */
+export function actionBuildOptions(entry: string, outdir: string, lazyDepsPath?: string): BuildOptions {
+  return {
+    ...actionOptions,
+    entryPoints: { index: entry, ...(lazyDepsPath ? lazyEntries(lazyDepsPath) : {}) },
+    outdir,
+    splitting: true,
+    entryNames: '[name]',
+    chunkNames: '[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    metafile: true,
+    plugins: [jsonAsString, ...(lazyDepsPath ? [splitLazyDeps(lazyDepsPath)] : []), httpClientWhenUsed, importedModulesAreEsm],
+  };
+}

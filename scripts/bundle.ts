@@ -1,8 +1,9 @@
 /**
- * Bundles each action's src/main.ts into actions/<name>/dist/index.mjs with esbuild: one file per
- * action, everything inlined, as GitHub runs it (`node dist/index.mjs`, runs.using: node24).
+ * Bundles each action's src/main.ts into actions/<name>/dist/ with esbuild, as GitHub runs it (`node
+ * dist/index.mjs`, runs.using: node24): the entry index.mjs and, beside it, the chunks it loads when a run
+ * needs them (scripts/bundle-options.ts); dist/ holds everything, nothing is installed.
  *   node scripts/bundle.ts            write the bundles
- *   node scripts/bundle.ts --check    fail if a committed bundle differs from a fresh build
+ *   node scripts/bundle.ts --check    fail if a committed bundle (any file of it) differs from a fresh build
  *   node scripts/bundle.ts --cli      only dist/scitt.mjs
  * It also writes dist/scitt.mjs: the whole scitt CLI in one file that runs with nothing but node (>= 22),
  * attached to every GitHub release (not committed; --check leaves it alone).
@@ -10,10 +11,10 @@
 import { build, type Plugin } from 'esbuild';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BEGIN, END, hide } from './one-file-format.ts';
-import { actionOptions, jsonAsString } from './bundle-options.ts';
+import { actionBuildOptions, jsonAsString } from './bundle-options.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -31,21 +32,22 @@ const builtinImports: Plugin = {
 };
 
 let stale = 0;
+const lazyDeps = join(root, 'packages', 'core', 'src', 'lazy-deps.cjs');
+// The files of a dist/ that the build writes; anything else there is a stale chunk of an earlier build
+const built = (f: string) => f.endsWith('.mjs');
 for (const name of actions) {
-  const outfile = out ? join(out, `${name}.mjs`) : join(root, 'actions', name, 'dist', 'index.mjs');
-  const result = await build({
-    entryPoints: [join(root, 'actions', name, 'src', 'main.ts')],
-    outfile,
-    ...actionOptions,
-    metafile: true,
-  });
-  const bytes = Object.values(result.metafile.outputs)[0]!.bytes;
+  const dist = join(root, 'actions', name, 'dist');
+  const outdir = out ? join(out, name) : dist;
+  // a fresh build leaves no chunk of an earlier one behind (chunk names carry a hash of their content)
+  if (!check) for (const f of existsSync(dist) ? readdirSync(dist).filter(built) : []) rmSync(join(dist, f));
+  const result = await build({ ...actionBuildOptions(join(root, 'actions', name, 'src', 'main.ts'), outdir, lazyDeps), metafile: true });
+  const outputs = Object.entries(result.metafile.outputs).map(([f, o]) => ({ file: relative(outdir, resolve(f)), bytes: o.bytes })); // esbuild's paths are from the cwd
   // xmllint-wasm (CycloneDX XML validation) starts a worker from xmllint-node.js beside itself, which reads xmllint.wasm
   const xmllint = Object.keys(result.metafile.inputs).find((f) => f.includes('/xmllint-wasm/'));
   for (const file of xmllint ? ['xmllint-node.js', 'xmllint.wasm', 'package.json'] : []) {
     // xmllint-node.js is CommonJS; actions/package.json says "type": "module" (the bundle is .mjs either way)
     const source = file === 'package.json' ? Buffer.from('{ "type": "commonjs" }\n') : readFileSync(join(root, dirname(xmllint!), file));
-    const target = join(root, 'actions', name, 'dist', file);
+    const target = join(dist, file);
     if (check) {
       if (!existsSync(target) || !readFileSync(target).equals(source)) {
         stale++;
@@ -56,14 +58,20 @@ for (const name of actions) {
     }
   }
   if (check) {
-    const committed = join(root, 'actions', name, 'dist', 'index.mjs');
-    const same = existsSync(committed) && readFileSync(committed).equals(readFileSync(outfile));
-    if (!same) {
-      stale++;
-      process.stderr.write(`actions/${name}/dist/index.mjs is out of date with its sources: run ./dev bundle and commit\n`);
+    // every file of the committed dist/ and no other: the entry, its chunks and the lazy libraries
+    const fresh = outputs.map((o) => o.file).sort();
+    const committed = existsSync(dist) ? readdirSync(dist).filter(built).sort() : [];
+    for (const f of new Set([...fresh, ...committed])) {
+      const same = fresh.includes(f) && committed.includes(f) && readFileSync(join(dist, f)).equals(readFileSync(join(outdir, f)));
+      if (!same) {
+        stale++;
+        process.stderr.write(`actions/${name}/dist/${f} ${!committed.includes(f) ? 'is missing' : !fresh.includes(f) ? 'is stale (no longer built)' : 'is out of date'}: run ./dev bundle and commit\n`);
+      }
     }
   } else {
-    process.stdout.write(`actions/${name}/dist/index.mjs  ${(bytes / 1024).toFixed(0)} KiB\n`);
+    const index = outputs.find((o) => o.file === 'index.mjs')!;
+    const all = outputs.reduce((n, o) => n + o.bytes, 0);
+    process.stdout.write(`actions/${name}/dist/index.mjs  ${(index.bytes / 1024).toFixed(0)} KiB (${outputs.length} files, ${(all / 1024).toFixed(0)} KiB in all)\n`);
   }
 }
 // The CycloneDX XSDs are read at run time beside the code (payload/cyclonedx.ts reads

@@ -59,13 +59,14 @@ function parseOutputFile(text: string): Record<string, string> {
   return out;
 }
 
-export function runBundledAction(name: string, inputs: Record<string, string>, o: { workspace: string; env?: Record<string, string> }): Promise<ActionRun> {
+/** `dist`: another build of the action's dist/ (default the committed one); `nodeArgs`: before the script, as `node --import …` */
+export function runBundledAction(name: string, inputs: Record<string, string>, o: { workspace: string; env?: Record<string, string>; dist?: string; nodeArgs?: string[] }): Promise<ActionRun> {
   const env = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]));
-  return runScript(join(REPO_ROOT, 'actions', name, 'dist', 'index.mjs'), env, o);
+  return runScript(join(o.dist ?? join(REPO_ROOT, 'actions', name, 'dist'), 'index.mjs'), env, o);
 }
 
 /** One step: a child node process with the runner's environment and fresh GITHUB_OUTPUT / summary files. */
-function runScript(main: string, stepEnv: Record<string, string>, o: { workspace: string; env?: Record<string, string> }): Promise<ActionRun> {
+function runScript(main: string, stepEnv: Record<string, string>, o: { workspace: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<ActionRun> {
   const runnerTemp = mkdtempSync(join(tmpdir(), 'runner-temp-'));
   const files = { GITHUB_OUTPUT: join(runnerTemp, 'output'), GITHUB_STEP_SUMMARY: join(runnerTemp, 'summary'), GITHUB_ENV: join(runnerTemp, 'env'), GITHUB_STATE: join(runnerTemp, 'state') };
   for (const f of Object.values(files)) writeFileSync(f, '');
@@ -80,7 +81,7 @@ function runScript(main: string, stepEnv: Record<string, string>, o: { workspace
     ...o.env,
   };
   return new Promise((res) => {
-    const child = spawn(process.execPath, [main], { cwd: o.workspace, env, stdio: 'pipe' });
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), main], { cwd: o.workspace, env, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -68,7 +68,9 @@ export function info(message: string): void {
 
 /** An annotation whose message and title carry untrusted parts. */
 export function annotate(kind: 'error' | 'warning' | 'notice', message: string, title: string): void {
-  core[kind](oneLine(message), { title: oneLine(title) });
+  // named, not core[kind]: a computed member keeps all of @actions/core in the bundle (getIDToken's HTTP client too)
+  const annotation = kind === 'error' ? core.error : kind === 'warning' ? core.warning : core.notice;
+  annotation(oneLine(message), { title: oneLine(title) });
 }
 
 export async function runAction(name: string, fn: () => Promise<void>): Promise<void> {

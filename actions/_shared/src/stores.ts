@@ -1,12 +1,14 @@
 /** The stores an action reaches: GitHub releases through @actions/github's Octokit, OCI registries with the Docker config. */
-import * as github from '@actions/github';
 import type { StorageOptions } from '@scitt-actions/core/storage';
 import { InputError, optionalInput, secretInput } from './kit.ts';
 
-export function storageOptions(): StorageOptions {
+export async function storageOptions(): Promise<StorageOptions> {
   const token = secretInput('github-token');
+  if (!token) return {};
+  // loaded only with a token: Octokit and its HTTP client (undici) are most of what the action would load
+  const github = await import('@actions/github');
   const { owner, repo } = github.context.repo;
-  return token ? { github: { owner, repo, octokit: github.getOctokit(token) as never } } : {};
+  return { github: { owner, repo, octokit: github.getOctokit(token) as never } };
 }
 
 /** target=release needs the tag and a token; target=oci needs the image. */

@@ -11,7 +11,7 @@ void runAction('attach-receipt', async () => {
   const statements: LocalStatement[] = await Promise.all((await resolveSubjectPaths(listInput('statement-path', { required: true }))).map(readLocalStatement));
   if (target !== 'files') {
     // a release or an image: each statement goes to the artifact its subject pins (an asset of that name, or the image)
-    const stored = await attachStatements(targetSpec(target), statements.flatMap((s) => s.items), storageOptions());
+    const stored = await attachStatements(targetSpec(target), statements.flatMap((s) => s.items), await storageOptions());
     for (const o of stored) info(`${o.status}: ${o.location}`);
     core.setOutput('locations', JSON.stringify(stored.map((o) => ({ name: o.name, digest: o.digest, locationURI: o.location, objectType: o.mediaType }))));
     await writeSummary(

@@ -90,7 +90,7 @@ void runAction('verify-gate', async () => {
       ...(image ? { locations: [image.startsWith('oci://') ? image : `oci://${image}`] } : {}),
     },
     policy,
-    storageOptions(),
+    await storageOptions(),
   );
 
   const reportPath = optionalInput('report-path') ?? join(process.env.RUNNER_TEMP ?? '.', 'scitt-gate-report.json');

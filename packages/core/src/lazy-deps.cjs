@@ -25,3 +25,10 @@ exports.fastXmlParser = once('fast-xml-parser', () => require('fast-xml-parser')
 exports.packageUrl = once('packageurl-js', () => require('packageurl-js'));
 // an ES module: require(esm), which Node >= 22.12 does synchronously (engines asks 22.13)
 exports.octokitRest = once('octokit-rest', () => require('@octokit/rest'));
+// Also the CommonJS libraries that were import()ed: a bundle split into chunks gives import() of a
+// CommonJS module only its default export, where Node gives its named exports too
+exports.ajv = once('ajv', () => require('ajv'));
+exports.ajvFormats = once('ajv-formats', () => require('ajv-formats'));
+exports.sigstoreSign = once('sigstore-sign', () => require('@sigstore/sign'));
+exports.sigstoreTuf = once('sigstore-tuf', () => require('@sigstore/tuf'));
+exports.xmllintWasm = once('xmllint-wasm', () => require('xmllint-wasm'));

@@ -8,3 +8,8 @@ export declare function sigstoreProtobufSpecs(): typeof import('@sigstore/protob
 export declare function fastXmlParser(): typeof import('fast-xml-parser');
 export declare function packageUrl(): typeof import('packageurl-js');
 export declare function octokitRest(): typeof import('@octokit/rest');
+export declare function ajv(): typeof import('ajv');
+export declare function ajvFormats(): typeof import('ajv-formats');
+export declare function sigstoreSign(): typeof import('@sigstore/sign');
+export declare function sigstoreTuf(): typeof import('@sigstore/tuf');
+export declare function xmllintWasm(): typeof import('xmllint-wasm');

@@ -16,6 +16,7 @@ import { generateKeyPairSync, randomBytes, sign as nodeSign, verify as nodeVerif
 import type { FulcioSigner, IdentityProvider, Signer as SigstoreSigner } from '@sigstore/sign';
 import { IdentityError } from '../errors.ts';
 import { useProxyFromEnvironment } from '../http-proxy.ts';
+import { sigstoreSign } from '../lazy-deps.cjs';
 import { ID_TOKEN_HELP, checkIdToken } from './id-token.ts';
 import { ES256 } from '../cose/algorithms.ts';
 import { publicKeyObject } from '../cose/key.ts';
@@ -62,7 +63,7 @@ export interface KeylessSigner extends IssuerSigner {
 
 /** The GitHub Actions (and other CI) OIDC token provider of @sigstore/sign. */
 export function ciIdentityProvider(audience: string = SIGSTORE_AUDIENCE): IdentityProvider {
-  return { getToken: async () => new (await import('@sigstore/sign')).CIContextProvider(audience).getToken() };
+  return { getToken: async () => new (sigstoreSign().CIContextProvider)(audience).getToken() };
 }
 
 /** Checks the provider's answer is a JWT before FulcioSigner sees it (its own parse error would print the token). */
@@ -108,7 +109,7 @@ export function keylessSigner(options: KeylessSignerOptions): KeylessSigner {
     sign: async (data) => ({ signature: nodeSign('sha256', data, privateKey), key: { $case: 'publicKey', publicKey: spkiPem } }),
   };
   const identityProvider = checkedProvider(options.identityProvider ?? ciIdentityProvider(), now);
-  const fulcio = async () => new (await import('@sigstore/sign')).FulcioSigner({
+  const fulcio = async () => new (sigstoreSign().FulcioSigner)({
     fulcioBaseURL: fulcioUrl,
     identityProvider,
     keyHolder,

@@ -4,6 +4,7 @@
  */
 import { IdentityError } from '../errors.ts';
 import { useProxyFromEnvironment } from '../http-proxy.ts';
+import { sigstoreTuf } from '../lazy-deps.cjs';
 
 export interface SigstoreTufOptions {
   /** TUF mirror; default the Sigstore public-good CDN */
@@ -19,7 +20,7 @@ export interface SigstoreTufOptions {
 export async function fetchTrustedRootText(options: SigstoreTufOptions = {}): Promise<string> {
   try {
     // loaded on first use: only keyless work without a trusted_root.json file reads the TUF repository
-    const { initTUF } = await import('@sigstore/tuf');
+    const { initTUF } = sigstoreTuf();
     useProxyFromEnvironment(); // the TUF mirror (http-proxy.ts)
     const tuf = await initTUF({
       ...(options.mirrorURL !== undefined ? { mirrorURL: options.mirrorURL } : {}),

@@ -6,6 +6,7 @@
 // ajv is loaded on first validation: verifying never needs it, and it is a large part of start-up
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { PayloadError } from '../errors.ts';
+import { ajvFormats, ajv as ajvLibrary } from '../lazy-deps.cjs';
 
 type Json = Record<string, unknown>;
 type Loader = () => Promise<{ default: unknown }>;
@@ -61,7 +62,8 @@ const addedRefs = new Set<string>();
 
 async function instance(): Promise<Ajv> {
   if (ajv) return ajv;
-  const [{ Ajv }, { default: addFormats }] = await Promise.all([import('ajv'), import('ajv-formats')]);
+  const { Ajv } = ajvLibrary();
+  const addFormats = ajvFormats();
   // strict off: the vendored schemas use keywords and formats Ajv's strict mode rejects (e.g. draft-04's `id`)
   // unicodeRegExp off: SARIF's patterns are not valid under the `u` flag (e.g. `]?` after a group)
   // code.optimize off: the optimiser's passes cost a third of compiling CycloneDX's schema (a gate pays it on every run) and the validators are as strict without them

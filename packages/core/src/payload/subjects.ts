@@ -96,12 +96,12 @@ export async function resolveSubjectPaths(patterns: readonly string[], options: 
   const cwd = resolve(options.cwd ?? process.cwd());
   const limit = options.limit ?? MAX_SUBJECTS;
   const files = new Set<string>();
-  // loaded here, not with the module: verifying never expands a glob
-  const { glob, isDynamicPattern } = await import('tinyglobby');
+  // tinyglobby is loaded for a pattern with a glob character, and then says whether it is a glob: plain paths never load it
+  let globber: typeof import('tinyglobby') | undefined;
   for (const pattern of patterns) {
     if (!pattern.trim()) throw new PayloadError('ERR_SUBJECT_INVALID', 'an empty subject path was given');
-    if (isDynamicPattern(pattern)) {
-      const matches = await glob(pattern, { cwd, onlyFiles: true, absolute: true, dot: false, followSymbolicLinks: true, expandDirectories: false });
+    if (/[*?[\]{}()!+@\\]/.test(pattern) && (globber ??= await import('tinyglobby')).isDynamicPattern(pattern)) {
+      const matches = await globber.glob(pattern, { cwd, onlyFiles: true, absolute: true, dot: false, followSymbolicLinks: true, expandDirectories: false });
       if (!matches.length) {
         throw new PayloadError('ERR_SUBJECT_NO_MATCH', `the glob ${JSON.stringify(pattern)} matches no files under ${cwd}; check the pattern and that the build wrote its outputs there`);
       }

@@ -3,7 +3,7 @@
  * W3C XML Schema validation with libxml2 compiled to WebAssembly (xmllint-wasm), so no native
  * module and no network: imported schemas are handed over in memory.
  */
-import { fastXmlParser } from '../lazy-deps.cjs';
+import { fastXmlParser, xmllintWasm } from '../lazy-deps.cjs';
 import { PayloadError } from '../errors.ts';
 
 export interface XmlRoot {
@@ -63,7 +63,7 @@ export async function validateXsd(text: string, xsd: XsdSet, what: string, schem
   // libxml2 keeps the tree, the compiled schemas and the text in wasm memory: allow ~8x the document, at least 64 MiB
   const needed = Math.ceil((8 * bytes) / (1 << 20)) + 64;
   // loaded on first use: libxml2 in wasm is only for XML evidence
-  const { validateXML, memoryPages } = await import('xmllint-wasm');
+  const { validateXML, memoryPages } = xmllintWasm();
   const result = await validateXML({
     xml: [{ fileName: 'evidence.xml', contents: text }],
     schema: [xsd.main],
