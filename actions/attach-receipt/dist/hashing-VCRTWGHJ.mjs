@@ -1,0 +1,2 @@
+import { createRequire as __scittCreateRequire } from 'node:module'; import { fileURLToPath as __scittFileURLToPath } from 'node:url'; import { dirname as __scittDirname } from 'node:path'; const require = __scittCreateRequire(import.meta.url); const __filename = __scittFileURLToPath(import.meta.url); const __dirname = __scittDirname(__filename);
+import{a,b,c,d}from"./chunk-NBDJMO24.mjs";import"./chunk-6TMNAQO6.mjs";import"./chunk-W5FTLJA4.mjs";export{a as HASH_BUFFER_BYTES,c as sha256File,d as sha256Files,b as sha256Hex};

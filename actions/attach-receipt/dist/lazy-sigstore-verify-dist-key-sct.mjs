@@ -1,0 +1,2 @@
+import { createRequire as __scittCreateRequire } from 'node:module'; import { fileURLToPath as __scittFileURLToPath } from 'node:url'; import { dirname as __scittDirname } from 'node:path'; const require = __scittCreateRequire(import.meta.url); const __filename = __scittFileURLToPath(import.meta.url); const __dirname = __scittDirname(__filename);
+import{c as i}from"./chunk-ES4J4SXE.mjs";import"./chunk-ANBXNTUI.mjs";import"./chunk-E52ECWFL.mjs";import{c as r}from"./chunk-W5FTLJA4.mjs";var o=r((p,e)=>{e.exports=i()});export default o();

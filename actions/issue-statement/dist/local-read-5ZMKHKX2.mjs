@@ -1,0 +1,2 @@
+import { createRequire as __scittCreateRequire } from 'node:module'; import { fileURLToPath as __scittFileURLToPath } from 'node:url'; import { dirname as __scittDirname } from 'node:path'; const require = __scittCreateRequire(import.meta.url); const __filename = __scittFileURLToPath(import.meta.url); const __dirname = __scittDirname(__filename);
+import{a,b,c,d}from"./chunk-P4U72AOL.mjs";import"./chunk-6TMNAQO6.mjs";import"./chunk-W5FTLJA4.mjs";export{a as STREAM_CHUNK_BYTES,d as hashRegular,b as readRegular,c as readRegularSync};

@@ -1,0 +1,2 @@
+import { createRequire as __scittCreateRequire } from 'node:module'; import { fileURLToPath as __scittFileURLToPath } from 'node:url'; import { dirname as __scittDirname } from 'node:path'; const require = __scittCreateRequire(import.meta.url); const __filename = __scittFileURLToPath(import.meta.url); const __dirname = __scittDirname(__filename);
+import{a}from"./chunk-MP3OO3Y4.mjs";import"./chunk-RLHMR5BF.mjs";import"./chunk-W5FTLJA4.mjs";export{a as parseChecksums};
