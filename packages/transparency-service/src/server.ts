@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { registerKeyRoutes } from './key-routes.ts';
 import { registerMetrics } from './metrics.ts';
 import { registerWebView } from './web/routes.ts';
@@ -54,14 +54,36 @@ const sendProblem = (reply: FastifyReply, p: HttpProblem) => {
   return reply.code(p.status).type(PROBLEM_MEDIA_TYPE).send(Buffer.from(encodeProblem({ status: p.status, title: p.title, detail: p.message })));
 };
 
+/** An answer to POST /entries, written by Fastify or by the fast path alike. */
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+}
+
+const problemAnswer = (p: HttpProblem, extra: Record<string, string> = {}): Answer => ({
+  status: p.status,
+  headers: { ...extra, 'content-type': PROBLEM_MEDIA_TYPE, ...(p.retryAfter !== undefined ? { 'retry-after': String(p.retryAfter) } : {}) },
+  body: encodeProblem({ status: p.status, title: p.title, detail: p.message }),
+});
+
+const unsupportedType = (type: string) => new HttpProblem(415, 'Unsupported Media Type', `send the Signed Statement as ${STATEMENT_TYPES.join(' or ')}, not ${type || 'no content type'}`);
+const mediaType = (header: string | undefined) => (header ?? '').split(';')[0]!.trim().toLowerCase();
+
 export function buildServer(o: ServerOptions): FastifyInstance {
+  // POST /entries, the one hot route, is answered by plain node:http (postEntries below) with the same
+  // checks, order and answers as the Fastify route, which still serves /entries?query: Fastify's
+  // routing, hooks and reply object cost more CPU per registration than verifying its signature.
   const app = Fastify({
     logger: false,
     bodyLimit: o.bodyLimit,
     // Slow-loris: a request must arrive whole within 10 s, checked every second (Node checks these
     // only every connectionsCheckingInterval, 30 s by default, which Fastify does not expose).
     serverFactory: (handler) => {
-      const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, handler);
+      const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
+        if (req.method === 'POST' && req.url === '/entries') fast(req, res);
+        else handler(req, res);
+      });
       server.setTimeout(30_000); // idle sockets
       return server;
     },
@@ -96,35 +118,101 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   // /.well-known/scitt-keys[/{kid}] and POST /admin/rotate-key (key-routes.ts)
   registerKeyRoutes(app, { log, ...(o.dataDir ? { dataDir: o.dataDir } : {}), authorized: (req) => o.adminToken !== undefined && tokenMatches(req.headers.authorization, [o.adminToken]), logLine: o.logLine });
   // GET /metrics (metrics.ts)
-  registerMetrics(app, log);
+  const { countRegistration } = registerMetrics(app, log);
   // the read-only web view under /log (web/routes.ts), for the SQLite log in dataDir
   if (o.dataDir) registerWebView(app, { log, dataDir: o.dataDir });
 
-  app.post('/entries', async (req: FastifyRequest, reply) => {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!STATEMENT_TYPES.includes(type)) throw new HttpProblem(415, 'Unsupported Media Type', `send the Signed Statement as ${STATEMENT_TYPES.join(' or ')}, not ${type || 'no content type'}`);
-    if (o.tokens.length > 0 && !tokenMatches(req.headers.authorization, o.tokens)) {
-      reply.header('WWW-Authenticate', 'Bearer');
-      throw new HttpProblem(401, 'Unauthorized', 'this service requires a bearer token to register (Authorization: Bearer …)');
+  /** After the body is read: the route's checks in Fastify's order (type, token, rate), then the log. */
+  const registration = async (headers: IncomingMessage['headers'], ip: string, body: unknown): Promise<Answer> => {
+    const type = mediaType(headers['content-type']);
+    if (!STATEMENT_TYPES.includes(type)) throw unsupportedType(type);
+    if (o.tokens.length > 0 && !tokenMatches(headers.authorization, o.tokens)) {
+      throw Object.assign(new HttpProblem(401, 'Unauthorized', 'this service requires a bearer token to register (Authorization: Bearer …)'), { wwwAuthenticate: true });
     }
-    const wait = limiter.take(req.ip);
-    if (wait > 0) throw new HttpProblem(429, 'Too Many Requests', `rate limit reached for ${req.ip}; retry after ${wait} s`, wait);
-    const body = req.body;
+    const wait = limiter.take(ip);
+    if (wait > 0) throw new HttpProblem(429, 'Too Many Requests', `rate limit reached for ${ip}; retry after ${wait} s`, wait);
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpProblem(400, 'Payload Missing', 'request body must be a Signed Statement (COSE_Sign1)');
     const { entryId, committed } = await log.register(new Uint8Array(body.buffer, body.byteOffset, body.length));
+    const pending: Answer = { status: 303, headers: { location: `/entries/${entryId}`, 'retry-after': '1' } };
     if (o.syncWaitMs <= 0) {
       committed.catch(() => undefined); // the client polls; a failed batch shows there as 404
-      return reply.code(303).header('Location', `/entries/${entryId}`).header('Retry-After', '1').send();
+      return pending;
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((res) => (timer = setTimeout(res, o.syncWaitMs, 'timeout')));
     const result = await Promise.race([committed, timeout]).finally(() => clearTimeout(timer));
     if (result === 'timeout') {
       committed.catch(() => undefined); // the client polls; a failed batch shows there as 404
-      return reply.code(303).header('Location', `/entries/${entryId}`).header('Retry-After', '1').send();
+      return pending;
     }
-    return reply.code(201).header('Location', `/entries/${result.entryId}`).type(COSE_MEDIA_TYPE).send(Buffer.from(result.receipt));
+    return { status: 201, headers: { location: `/entries/${result.entryId}`, 'content-type': COSE_MEDIA_TYPE }, body: result.receipt };
+  };
+  /** What the Fastify error handler answers for an error thrown by registration(). */
+  const failure = (e: unknown): Answer => {
+    if (e instanceof HttpProblem) return problemAnswer(e, (e as { wwwAuthenticate?: boolean }).wwwAuthenticate ? { 'www-authenticate': 'Bearer' } : {});
+    o.logLine({ level: 'error', msg: 'internal error', error: (e as Error).message });
+    return problemAnswer(new HttpProblem(500, 'Internal Server Error', 'the service failed to handle this request; nothing was registered'));
+  };
+
+  app.post('/entries', async (req: FastifyRequest, reply) => {
+    let a: Answer;
+    try {
+      a = await registration(req.headers, req.ip, req.body);
+    } catch (e) {
+      a = failure(e);
+    }
+    reply.code(a.status).headers(a.headers);
+    return a.body ? reply.send(Buffer.from(a.body)) : reply.send();
   });
+
+  // The fast path: Fastify's body limit (413 on a declared or streamed excess), content-type check
+  // before reading (415), 503 once closing (return503OnClosing), metrics; then registration() as above.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  const write = (req: IncomingMessage, res: ServerResponse, a: Answer, close = false) => {
+    countRegistration(a.status);
+    const body = a.body ? Buffer.from(a.body.buffer, a.body.byteOffset, a.body.length) : undefined;
+    res.writeHead(a.status, { ...a.headers, 'content-length': String(body?.length ?? 0), ...(close ? { connection: 'close' } : {}) });
+    res.end(body);
+    // a body left unread (refused before or while reading it) cannot stay on a kept-alive connection
+    if (close) res.once('finish', () => req.destroy());
+  };
+  const fast = (req: IncomingMessage, res: ServerResponse) => {
+    if (closing) return write(req, res, problemAnswer(new HttpProblem(503, 'Service Unavailable', 'the service is shutting down; retry shortly', 5)), true);
+    const tooLarge = () => failure(new HttpProblem(413, 'Payload Too Large', `request body exceeds ${o.bodyLimit} bytes`));
+    const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+    if (declared !== undefined && declared > o.bodyLimit) return write(req, res, tooLarge(), true);
+    // A body of another type is read (within the limit) and dropped, so the client sees the 415, not a reset.
+    const type = mediaType(req.headers['content-type']);
+    const wanted = STATEMENT_TYPES.includes(type);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (c: Buffer) => {
+      if (refused) return;
+      size += c.length;
+      if (size > o.bodyLimit) {
+        refused = true;
+        chunks.length = 0;
+        return write(req, res, tooLarge(), true);
+      }
+      if (wanted) chunks.push(c);
+    });
+    req.on('error', () => req.destroy());
+    req.on('end', () => {
+      if (refused) return;
+      if (!wanted) return write(req, res, failure(unsupportedType(type)));
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      registration(req.headers, req.socket.remoteAddress ?? '', size > 0 ? body : undefined).then(
+        (a) => write(req, res, a),
+        (e: unknown) => write(req, res, failure(e)),
+      );
+    });
+  };
+
 
   app.get<{ Params: { id: string } }>('/entries/:id', async (req, reply) => {
     const id = req.params.id.toLowerCase();
