@@ -217,34 +217,11 @@ export function keySigner(key: CoseKey, algorithm: Algorithm = defaultAlgorithmF
   const keyObject = privateKeyObject(key);
   return {
     algorithm,
-    // ECDSA: the KeyObject itself, not {key, dsaEncoding}: Node's options path throws and catches a TypeError
-    // inside every call (about half the CPU of an ES256 signature); its DER is re-encoded as r‖s here
-    sign: async (tbs) => (algorithm.hash ? ecdsaRaw(nodeSign(algorithm.hash, tbs, keyObject), SIGNATURE_LENGTH[key.crv] / 2) : new Uint8Array(nodeSign(null, tbs, keyObject))),
+    sign: async (tbs) =>
+      new Uint8Array(
+        algorithm.hash ? nodeSign(algorithm.hash, tbs, { key: keyObject, dsaEncoding: 'ieee-p1363' }) : nodeSign(null, tbs, keyObject),
+      ),
   };
-}
-
-/** A DER ECDSA-Sig-Value (RFC 3279 §2.2.3), as OpenSSL signs, as the r‖s of `n` bytes each that COSE carries (RFC 9053 §2.1). */
-export function ecdsaRaw(der: Uint8Array, n: number): Uint8Array {
-  const bad = () => new SignatureError('ERR_COSE_SIGNATURE_LENGTH', 'the ECDSA signature is not a DER ECDSA-Sig-Value');
-  if (der[0] !== 0x30) throw bad();
-  let o = der[1] === 0x81 ? 3 : 2;
-  if (o === 2 && der[1]! >= 0x80) throw bad();
-  const out = new Uint8Array(2 * n);
-  for (let k = 0; k < 2; k++) {
-    if (der[o] !== 0x02) throw bad();
-    let len = der[o + 1]!;
-    o += 2;
-    // a positive INTEGER may carry one leading 0x00 beyond n bytes; a short one is left-padded
-    while (len > n && der[o] === 0) {
-      o++;
-      len--;
-    }
-    if (len > n || o + len > der.length) throw bad();
-    out.set(der.subarray(o, o + len), k * n + n - len);
-    o += len;
-  }
-  if (o !== der.length) throw bad();
-  return out;
 }
 
 export interface Sign1Input {
