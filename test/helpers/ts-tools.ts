@@ -102,6 +102,10 @@ export interface LoadArgs {
   sample?: number;
   warmupS?: number;
   timeoutMs?: number;
+  /** raw sockets (default) or node:http's Agent */
+  client?: 'raw' | 'node';
+  /** request target (default /entries) */
+  path?: string;
 }
 
 /** Runs test/load/register-load.ts as a separate process and returns its parsed result. */
@@ -116,6 +120,8 @@ export function runLoad(a: LoadArgs): Promise<LoadResult> {
   opt('sample', a.sample);
   opt('warmup', a.warmupS);
   opt('timeout', a.timeoutMs);
+  if (a.client) args.push('--client', a.client);
+  if (a.path) args.push('--path', a.path);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -16,10 +16,17 @@
  * --sample     include K (statement, 201 body) pairs, base64, so the caller can verify receipts
  * --timeout    per-request timeout in ms (default 15000)
  * --warmup     seconds of load before the measured window (default 0); its responses are not counted
+ * --client     raw (default): HTTP/1.1 written and read on plain keep-alive sockets, one request at a
+ *              time per connection; node: node:http's Agent (about three times the CPU per request,
+ *              which on 2 cores the service then lacks)
+ * --path       the request target (default /entries)
  *
+ * Every 201 must carry a receipt: its body is decoded as one (readReceiptHeaders: a COSE_Sign1 with a
+ * protected kid, CWT claims, vds and an inclusion proof map); one that is not counts as an error.
  * Only 127.0.0.1 / localhost URLs are accepted; the run stops by itself.
  */
 import { Agent, request } from 'node:http';
+import { type Socket, connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +34,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { loadKey } from '@scitt-actions/core';
 import { keySigner, thumbprint } from '@scitt-actions/core/cose';
 import { createSignedStatement } from '@scitt-actions/core/statement';
+import { readReceiptHeaders } from '@scitt-actions/core/receipt';
 
 export interface LatencySummary {
   count: number;
@@ -60,6 +68,8 @@ export interface LoadResult {
   clientCpu: number;
   /** 201 + 303 answers in all, warm-up included */
   acceptedTotal: number;
+  /** 201 answers whose body was not a receipt (must be 0; also counted in errors) */
+  badReceipts: number;
   /** statements sent again after the pool ran dry (idempotent re-registrations) */
   reused: number;
   generated: number;
@@ -78,6 +88,8 @@ interface Options {
   sample: number;
   timeoutMs: number;
   warmupMs: number;
+  client: 'raw' | 'node';
+  path: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -109,6 +121,8 @@ function parseArgs(argv: string[]): Options {
     sample: num('sample', 0),
     timeoutMs: num('timeout', 15_000),
     warmupMs: num('warmup', 0) * 1000,
+    client: get('client') === 'node' ? 'node' : 'raw',
+    path: get('path') ?? '/entries',
   };
 }
 
@@ -161,6 +175,121 @@ function summarize(xs: number[]): LatencySummary {
   return { count: s.length, p50: r(q(0.5)), p90: r(q(0.9)), p99: r(q(0.99)), max: r(s[s.length - 1]!) };
 }
 
+interface Answer {
+  status: number;
+  retryAfter: string | undefined;
+  body: Buffer;
+}
+
+/**
+ * One keep-alive HTTP/1.1 connection, one request at a time: the request written in one go, the
+ * answer read by Content-Length (or chunked), reconnecting after the server closes. The measuring
+ * tool's own CPU is the service's loss on a 2-core machine, hence no node:http here.
+ */
+class RawConnection {
+  #socket: Socket | undefined;
+  #buf: Buffer = Buffer.alloc(0);
+  #waiting: { resolve: (a: Answer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #head: string;
+  readonly #timeoutMs: number;
+
+  constructor(url: URL, timeoutMs: number) {
+    this.#host = url.hostname.replace(/^\[|\]$/g, '');
+    this.#port = Number(url.port || 80);
+    this.#head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/cose\r\nContent-Length: `;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  post(body: Uint8Array): Promise<Answer> {
+    const socket = (this.#socket ??= this.#connect());
+    return new Promise<Answer>((resolve, reject) => {
+      const timer = setTimeout(() => this.#fail(new Error(`timeout after ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      this.#waiting = { resolve, reject, timer };
+      socket.cork();
+      socket.write(`${this.#head}${body.length}\r\n\r\n`);
+      socket.write(body);
+      socket.uncork();
+    });
+  }
+
+  close(): void {
+    this.#socket?.destroy();
+  }
+
+  #connect(): Socket {
+    const s = connect({ host: this.#host, port: this.#port, noDelay: true });
+    this.#buf = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]);
+      this.#parse();
+    });
+    s.on('error', (e) => this.#fail(e));
+    s.on('close', () => this.#fail(new Error('connection closed by the server')));
+    return s;
+  }
+
+  #fail(e: Error): void {
+    this.#socket?.destroy();
+    this.#socket = undefined;
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    if (w) {
+      clearTimeout(w.timer);
+      w.reject(e);
+    }
+  }
+
+  #parse(): void {
+    const b = this.#buf;
+    const end = b.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = b.toString('latin1', 0, end).split('\r\n');
+    const status = Number(head[0]!.split(' ')[1]);
+    const headers = new Map<string, string>();
+    for (const line of head.slice(1)) {
+      const i = line.indexOf(':');
+      headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
+    }
+    let body: Buffer;
+    let used: number;
+    if (headers.get('transfer-encoding')?.toLowerCase() === 'chunked') {
+      const parts: Buffer[] = [];
+      let at = end + 4;
+      for (;;) {
+        const eol = b.indexOf('\r\n', at);
+        if (eol < 0) return;
+        const size = parseInt(b.toString('latin1', at, eol), 16);
+        if (b.length < eol + 2 + size + 2) return;
+        if (size === 0) {
+          used = eol + 4;
+          break;
+        }
+        parts.push(b.subarray(eol + 2, eol + 2 + size));
+        at = eol + 2 + size + 2;
+      }
+      body = Buffer.concat(parts);
+    } else {
+      const length = Number(headers.get('content-length') ?? 0);
+      if (b.length < end + 4 + length) return;
+      body = b.subarray(end + 4, end + 4 + length);
+      used = end + 4 + length;
+    }
+    this.#buf = b.subarray(used);
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    if (headers.get('connection')?.toLowerCase() === 'close') {
+      this.#socket?.destroy();
+      this.#socket = undefined;
+    }
+    if (w) {
+      clearTimeout(w.timer);
+      w.resolve({ status, retryAfter: headers.get('retry-after'), body });
+    }
+  }
+}
+
 export async function runLoad(o: Options): Promise<LoadResult> {
   const g0 = performance.now();
   const pool = await generateStatements(o.keyPem, o.statements);
@@ -175,8 +304,9 @@ export async function runLoad(o: Options): Promise<LoadResult> {
     return answered[reused % answered.length] ?? answered[0]!;
   };
 
-  const target = new URL('/entries', o.url);
+  const target = new URL(o.path, o.url);
   const agent = new Agent({ keepAlive: true, maxSockets: o.connections, maxFreeSockets: o.connections });
+  const raw = Array.from({ length: o.connections }, () => new RawConnection(target, o.timeoutMs));
   const byStatus: Record<string, number> = {};
   const unexpected: Record<string, number> = {};
   const lat = { all: [] as number[], accepted: [] as number[], rejected: [] as number[] };
@@ -188,8 +318,8 @@ export async function runLoad(o: Options): Promise<LoadResult> {
   let measuring = o.warmupMs === 0;
   let stopped = false;
 
-  const post = (body: Uint8Array) =>
-    new Promise<{ status: number; retryAfter: string | undefined; body: Buffer }>((resolve, reject) => {
+  const nodePost = (body: Uint8Array) =>
+    new Promise<Answer>((resolve, reject) => {
       const req = request(
         target,
         { method: 'POST', agent, headers: { 'content-type': 'application/cose', 'content-length': body.length }, timeout: o.timeoutMs },
@@ -214,7 +344,9 @@ export async function runLoad(o: Options): Promise<LoadResult> {
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   };
 
-  const worker = async () => {
+  let badReceipts = 0;
+  const worker = async (c: number) => {
+    const post = o.client === 'raw' ? (body: Uint8Array) => raw[c]!.post(body) : nodePost;
     while (!stopped) {
       await pace();
       if (stopped) break;
@@ -226,6 +358,13 @@ export async function runLoad(o: Options): Promise<LoadResult> {
       try {
         const r = await post(statement);
         const ms = performance.now() - started;
+        if (r.status === 201) {
+          try {
+            readReceiptHeaders(r.body);
+          } catch (e) {
+            throw new Error(`a 201 without a receipt: ${(e as Error).message}`);
+          }
+        }
         const accepted = r.status === 201 || r.status === 303;
         if (accepted) answered.push(statement);
         else retry.push(statement); // offered again later
@@ -240,6 +379,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
         if (r.status === 201 && sample.length < o.sample) sample.push({ statement: Buffer.from(statement).toString('base64'), receipt: r.body.toString('base64') });
       } catch (e) {
         retry.push(statement);
+        if ((e as Error).message.startsWith('a 201 without')) badReceipts++;
         if (!counted || !measuring) continue;
         errors++;
         if (errorSamples.length < 5) errorSamples.push((e as Error).message);
@@ -247,7 +387,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
     }
   };
 
-  const workers = Array.from({ length: o.connections }, () => worker());
+  const workers = Array.from({ length: o.connections }, (_, c) => worker(c));
   if (o.warmupMs > 0) {
     await new Promise((r) => setTimeout(r, o.warmupMs));
     measuring = true;
@@ -262,6 +402,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
   const durationMs = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
   agent.destroy();
+  for (const c of raw) c.close();
   const total = lat.all.length;
   const accepted = (byStatus['201'] ?? 0) + (byStatus['303'] ?? 0);
   return {
@@ -281,6 +422,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
     acceptedTotal: answered.length,
     clientCpu: Math.round(((cpu.user + cpu.system) / 1000 / durationMs) * 100) / 100,
     reused,
+    badReceipts,
     generated: o.statements,
     generateMs: Math.round(generateMs),
     sample,
