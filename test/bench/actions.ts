@@ -2,9 +2,10 @@
  * The actions as shipped: cold start of each committed bundle (node loading it until it exits), against
  * actions/attest's library (@actions/attest, what actions/attest bundles) bundled with the same esbuild
  * settings (scripts/bundle-options.ts: ES modules split into chunks, minified), and a bare `node -e 0` as the
- * floor. Two runs per action: with no inputs (it loads, reports the first missing input, exits 1), and for
- * issue-statement and verify-gate a real offline run (signing a small SPDX JSON with a key; verifying a
- * Transparent Statement with key files: test/helpers/offline-release.ts). Runs are interleaved, round by
+ * floor. Each action with no inputs (it loads, reports the first missing input, exits 1), and a real offline
+ * run of those that work offline (test/helpers/offline-release.ts): issue-statement signing a small SPDX
+ * JSON with a key, attach-receipt storing a Transparent Statement beside its artifact (target files),
+ * verify-gate verifying it with key files. register needs a Transparency Service: no-input only. Runs are interleaved, round by
  * round, so a change of load on the machine falls on every row alike; medians of 9 rounds, wall time and CPU
  * time (user + sys of the child, from bash's `times`). Sizes: what the entry loads before it runs (index.mjs
  * and its static imports) and the whole dist/.
@@ -89,8 +90,9 @@ export async function bench(): Promise<void> {
   add('@actions/attest bundled (baseline)', join(attestDir, 'index.mjs'), runner(), 1);
   const actions = readdirSync(join(root, 'actions')).sort().filter((n) => existsSync(join(root, 'actions', n, 'dist', 'index.mjs')));
   for (const name of actions) add(`actions/${name}`, join(root, 'actions', name, 'dist', 'index.mjs'), runner(), 1);
-  add('actions/issue-statement: sign an SPDX JSON with a key', join(root, 'actions/issue-statement/dist/index.mjs'), runner(inputs(release.issueInputs)), 0);
-  add('actions/verify-gate: verify a Transparent Statement, key files', join(root, 'actions/verify-gate/dist/index.mjs'), runner(inputs(release.gateInputs)), 0);
+  add('actions/issue-statement: sign SPDX JSON with a key', join(root, 'actions/issue-statement/dist/index.mjs'), runner(inputs(release.issueInputs)), 0);
+  add('actions/attach-receipt: store beside the artifact', join(root, 'actions/attach-receipt/dist/index.mjs'), runner(inputs(release.attachInputs)), 0);
+  add('actions/verify-gate: verify with key files', join(root, 'actions/verify-gate/dist/index.mjs'), runner(inputs(release.gateInputs)), 0);
 
   for (let i = 0; i < ROUNDS; i++) for (const c of cases) once(c);
 

@@ -110,6 +110,13 @@ describe('the bundled actions load only what a run uses', () => {
     expect(HEAVY.filter((p) => packages.has(p))).toEqual([]);
   }, 60_000);
 
+  it('attach-receipt storing a Transparent Statement beside its artifact loads no certificate, Sigstore, HTTP, GitHub or XML library', async () => {
+    const { r, packages } = await run('attach-receipt', release.attachInputs);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(r.outputs.locations!)).toHaveLength(1);
+    expect(HEAVY.filter((p) => packages.has(p))).toEqual([]);
+  }, 60_000);
+
   it('verify-gate verifying a Transparent Statement with key files loads no certificate, Sigstore, HTTP, GitHub or XML library', async () => {
     const { r, packages } = await run('verify-gate', release.gateInputs);
     expect(r.code, r.stdout + r.stderr).toBe(0);

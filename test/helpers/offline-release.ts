@@ -1,8 +1,9 @@
 /**
  * A small release that the actions handle offline, with keys: an artifact, a small SPDX 2.3 JSON SBOM,
- * the issuer's private key (PEM, an input from a secret) and public key file, and beside the artifact a Transparent Statement about it (a
- * Hash Envelope over the SBOM, with a receipt from a one-leaf log signed by a service key whose PEM is
- * the gate's trust). What issue-statement signs and verify-gate verifies in test/e2e/actions-load.test.ts
+ * the issuer's private key (PEM, an input from a secret) and public key file, and a Transparent Statement
+ * about the artifact (a Hash Envelope over the SBOM, with a receipt from a one-leaf log signed by a service
+ * key whose PEM is the gate's trust), beside it and in registered/ as register writes it. What
+ * issue-statement signs, attach-receipt stores and verify-gate verifies in test/e2e/actions-load.test.ts
  * and test/bench/actions.ts.
  */
 import { createHash } from 'node:crypto';
@@ -23,6 +24,8 @@ export interface OfflineRelease {
   issueInputs: Record<string, string>;
   /** verify-gate's inputs: the artifact, the service's and the issuer's public keys as files */
   gateInputs: Record<string, string>;
+  /** attach-receipt's inputs: the Transparent Statement as register writes it, stored beside the artifact */
+  attachInputs: Record<string, string>;
 }
 
 const SPDX = (sha256: string) => ({
@@ -58,10 +61,14 @@ export async function offlineRelease(dir: string): Promise<OfflineRelease> {
     hashEnvelope: { hashAlg: -16, preimageContentType: 'application/spdx+json', location: 'sbom.spdx.json' },
   });
   const receipt = await issueReceipt({ signer: keySigner(service), kid: thumbprint(service), iss: 'https://ts.example', iat: 1_700_000_100, proof: { treeSize: 1, leafIndex: 0, path: [] }, root: leafHash(statementEntry(signed)) });
-  writeFileSync(join(dir, statementName('app.tar')), attachReceipts(signed, [receipt]));
+  const transparent = attachReceipts(signed, [receipt]);
+  writeFileSync(join(dir, statementName('app.tar')), transparent);
+  mkdirSync(join(dir, 'registered'));
+  writeFileSync(join(dir, 'registered', 'app.tar.scitt'), transparent);
   return {
     dir,
     issueInputs: { 'subject-path': 'app.tar', 'evidence-path': 'sbom.spdx.json', signing: 'key', 'signing-key': issuerPem, issuer: 'https://acme.example/releases', 'output-dir': 'issued' },
     gateInputs: { 'subject-path': 'app.tar', 'transparency-service-keys': 'service.pub.pem', 'issuer-key': 'issuer.pub.pem' },
+    attachInputs: { 'statement-path': 'registered/app.tar.scitt', 'subject-path': 'app.tar' },
   };
 }
