@@ -63,7 +63,7 @@ export function lazyEntries(lazyDepsPath: string): Record<string, string> {
   return Object.fromEntries(specs.map((s) => [lazyFile(s), `scitt-lazy:${s}`]));
 }
 
-const splitLazyDeps = (lazyDepsPath: string): Plugin => ({
+export const splitLazyDeps = (lazyDepsPath: string): Plugin => ({
   name: 'split-lazy-deps',
   setup(b) {
     // the entry of one library: what require() returned to lazy-deps.cjs, as its default export

@@ -8,28 +8,19 @@
  * It also writes dist/scitt.mjs: the whole scitt CLI in one file that runs with nothing but node (>= 22),
  * attached to every GitHub release (not committed; --check leaves it alone).
  */
-import { build, type Plugin } from 'esbuild';
+import { build, transform } from 'esbuild';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BEGIN, END, hide } from './one-file-format.ts';
-import { actionBuildOptions, jsonAsString } from './bundle-options.ts';
+import { ENTRY, assemble } from './one-file-format.ts';
+import { actionBuildOptions, jsonAsString, lazyEntries, splitLazyDeps } from './bundle-options.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const cliOnly = process.argv.includes('--cli');
 const actions = cliOnly ? [] : readdirSync(join(root, 'actions')).filter((n) => existsSync(join(root, 'actions', n, 'action.yml')) && existsSync(join(root, 'actions', n, 'src', 'main.ts')));
 const out = check ? mkdtempSync(join(tmpdir(), 'scitt-bundle-')) : undefined;
-
-// The one-file CLI runs in vm.Script, where import() works only behind a flag: node: imports become require().
-const builtinImports: Plugin = {
-  name: 'builtin-imports',
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, namespace: 'builtin' } : { path: a.path, external: true }));
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: 'js' }));
-  },
-};
 
 let stale = 0;
 const lazyDeps = join(root, 'packages', 'core', 'src', 'lazy-deps.cjs');
@@ -94,27 +85,37 @@ for (const name of cliOnly ? [] : readdirSync(xsdFrom).filter((n) => n.endsWith(
 if (out) rmSync(out, { recursive: true, force: true });
 if (!check) {
   // One file that starts fast: the launcher (scripts/one-file.ts) answers --version at once; the CLI follows it
-  // in a comment, CommonJS, compiled only for the other commands, where esbuild turns each verb's
-  // import() and each node: import into a deferred initialiser, so a command evaluates only what it uses.
+  // in comments (one-file-format.ts), compiled only for the other commands: esbuild's split chunks of it
+  // (an entry, the chunks each import() and each library of core/lazy-deps.cjs loads, the chunks they
+  // share), each made CommonJS, so that a command reads and compiles only the modules it uses.
   const outfile = join(root, 'dist', 'scitt.mjs');
   const common = { bundle: true, platform: 'node', target: 'node22', write: false, sourcemap: false, legalComments: 'none', logLevel: 'warning', charset: 'ascii', minify: true } as const;
-  const cli = await build({
+  const split = await build({
     ...common,
-    stdin: { contents: "export { start } from './packages/cli/src/start.ts';", resolveDir: root, loader: 'ts', sourcefile: 'scitt-cli.ts' },
-    format: 'cjs',
+    entryPoints: { [ENTRY.replace(/\.mjs$/, '')]: join(root, 'packages', 'cli', 'src', 'start.ts'), ...lazyEntries(lazyDeps) },
+    outdir: join(root, 'dist', 'scitt-cli'),
+    format: 'esm',
+    splitting: true,
+    entryNames: '[name]',
+    chunkNames: '[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     define: { 'import.meta.url': '__scittImportMetaUrl' },
-    plugins: [jsonAsString, builtinImports],
+    plugins: [jsonAsString, splitLazyDeps(lazyDeps)],
   });
+  const modules: Record<string, string> = {};
+  for (const f of split.outputFiles) {
+    // CommonJS: import and export become require() and module.exports, import() a require() behind a promise
+    const { code } = await transform(f.text, { format: 'cjs', loader: 'js', target: 'node22', charset: 'ascii', minify: true, supported: { 'dynamic-import': false } });
+    // kerberos (an optional peer of a proxy agent) is absent either way: its import() fails and is caught
+    const imports = [...code.matchAll(/[^\w$.]import\(([^)]*)\)(?!\{)/g)].map((m) => m[1]).filter((s) => s !== '"kerberos"');
+    if (imports.length) throw new Error(`dist/scitt.mjs: import() cannot run in the one-file CLI: ${imports.join(', ')}`);
+    modules[basename(f.path)] = code;
+  }
   const launcher = await build({ ...common, entryPoints: [join(root, 'scripts', 'one-file.ts')], format: 'esm' });
-  const head = launcher.outputFiles[0]!.text;
-  const body = hide(cli.outputFiles[0]!.text);
-  if (body.includes(BEGIN) || body.includes(END)) throw new Error('the one-file markers occur in the code: change them in scripts/one-file-format.ts');
-  // kerberos (an optional peer of a proxy agent) is absent either way: its import() fails and is caught
-  const imports = [...cli.outputFiles[0]!.text.matchAll(/[^\w$.]import\(([^)]*)\)(?!\{)/g)].map((m) => m[1]).filter((s) => s !== '"kerberos"');
-  if (imports.length) throw new Error(`dist/scitt.mjs: import() cannot run in the one-file CLI: ${imports.join(', ')}`);
   mkdirSync(dirname(outfile), { recursive: true });
-  writeFileSync(outfile, head + BEGIN + body + END);
-  process.stdout.write(`${relative(root, outfile)}  ${(statSync(outfile).size / 1024).toFixed(0)} KiB\n`);
+  writeFileSync(outfile, assemble(launcher.outputFiles[0]!.text, modules));
+  const entrySize = Buffer.byteLength(modules[ENTRY]!);
+  process.stdout.write(`${relative(root, outfile)}  ${(statSync(outfile).size / 1024).toFixed(0)} KiB: ${Object.keys(modules).length} modules, the entry ${(entrySize / 1024).toFixed(0)} KiB\n`);
 }
 if (check) {
   if (stale) process.exit(1);

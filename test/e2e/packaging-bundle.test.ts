@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NODE22_PIN, ROOT, nodeBinary, releaseFlow, run } from '../helpers/packaging.ts';
-import { BEGIN, END } from '../../scripts/one-file-format.ts';
+import { BEGIN, ENTRY, readIndex } from '../../scripts/one-file-format.ts';
 
 let node22: string;
 const dir = mkdtempSync(join(tmpdir(), 'scitt-one-file-'));
@@ -23,9 +23,9 @@ describe('scitt.mjs', () => {
   it('carries no path of the machine that built it (the launcher gives the CLI its own file and directory at run time)', () => {
     const text = readFileSync(join(dir, 'scitt.mjs'), 'utf8');
     expect(text.includes(ROOT)).toBe(false);
-    // the CLI is one comment after the launcher, which V8 skips for --version
+    // the CLI's modules are comments after the launcher, which V8 skips for --version, with their index last
     expect(text.indexOf(BEGIN)).toBeLessThan(8192);
-    expect(text.endsWith(END)).toBe(true);
+    expect(Object.keys(readIndex(text.slice(-65536), Buffer.byteLength(text)))).toContain(ENTRY);
   });
   it('alone in an empty directory on Node 22: keygen, serve, statement, register, attach, verify, and a tampered artifact refused', async () => {
     expect((await run(node22, [join(dir, 'scitt.mjs'), '--version'], { cwd: dir })).stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')).version);
@@ -40,15 +40,17 @@ describe('scitt.mjs', () => {
     const cold = await verify(home);
     expect(cold.code, cold.stderr).toBe(0);
     expect(cold.stderr).toBe('');
+    // one entry per module the command compiled
     const entries = readdirSync(join(home, 'scitt')).filter((f) => f.endsWith('.v8cache'));
-    expect(entries).toHaveLength(1);
+    expect(entries.length).toBeGreaterThan(1);
     expect(statSync(join(home, 'scitt')).mode & 0o777).toBe(0o700);
-    expect(statSync(join(home, 'scitt', entries[0]!)).mode & 0o777).toBe(0o600);
+    for (const e of entries) expect(statSync(join(home, 'scitt', e)).mode & 0o777).toBe(0o600);
     expect(await verify(home)).toEqual(cold);
+    expect(readdirSync(join(home, 'scitt')).filter((f) => f.endsWith('.v8cache')).sort()).toEqual([...entries].sort());
     // a cache V8 cannot use (here: garbage) is rejected, compiled afresh and replaced
-    writeFileSync(join(home, 'scitt', entries[0]!), 'not a code cache');
+    for (const e of entries) writeFileSync(join(home, 'scitt', e), 'not a code cache');
     expect(await verify(home)).toEqual(cold);
-    expect(statSync(join(home, 'scitt', entries[0]!)).size).toBeGreaterThan(1024);
+    for (const e of entries) expect(readFileSync(join(home, 'scitt', e), 'latin1')).not.toBe('not a code cache');
     // a directory others can write is never read nor written: another user could have planted code there
     if (process.platform !== 'win32') {
       const shared = mkdtempSync(join(tmpdir(), 'scitt-cache-'));
@@ -57,5 +59,15 @@ describe('scitt.mjs', () => {
       expect(await verify(shared)).toEqual(cold);
       expect(readdirSync(join(shared, 'scitt'))).toEqual([]);
     }
+  }, 60_000);
+  it('verify with a key file compiles only its own modules: none of the libraries core loads on first use but packageurl-js, a small part of the CLI', async () => {
+    // lists each module the launcher compiles (vm.Script, filename FILE/MODULE) and its size
+    writeFileSync(join(dir, 'trace.cjs'), "const vm = require('node:vm'); const S = vm.Script; vm.Script = function (code, o) { process._rawDebug('COMPILED ' + o.filename.split('/').pop() + ' ' + code.length); return new S(code, o); };\n");
+    const r = await run(process.execPath, ['-r', join(dir, 'trace.cjs'), join(dir, 'scitt.mjs'), 'verify', 'app.tar.scitt', '--ts-keys', 'ts-keys.cbor', '--issuer-key', 'issuer.pub.pem'], { cwd: dir, env: { NODE_DISABLE_COMPILE_CACHE: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    const compiled = [...r.stderr.matchAll(/^COMPILED (\S+) (\d+)$/gm)].map((m) => ({ name: m[1]!, size: Number(m[2]) }));
+    expect(compiled.map((m) => m.name)).toContain(ENTRY);
+    expect(compiled.map((m) => m.name).filter((n) => n.startsWith('lazy-'))).toEqual(['lazy-packageurl-js.mjs']);
+    expect(compiled.reduce((sum, m) => sum + m.size, 0)).toBeLessThan(statSync(join(dir, 'scitt.mjs')).size / 8);
   }, 60_000);
 });
