@@ -45,7 +45,10 @@ export interface BatchOutcome {
   rotated: boolean;
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+
+/** Committed Merkle nodes the committer keeps in memory (about 100 bytes each): ~6 MiB, the nodes of the last ~32,000 leaves and the left edge */
+const NODE_CACHE = 65_536;
 
 export class BatchCommitter {
   readonly #db: LogDatabase;
@@ -58,7 +61,7 @@ export class BatchCommitter {
 
   constructor(db: LogDatabase) {
     this.#db = db;
-    this.#nodes = new SqliteNodeStore(db);
+    this.#nodes = new SqliteNodeStore(db, db.size(), NODE_CACHE);
     this.#tree = new MerkleTree(this.#nodes);
   }
 
@@ -146,6 +149,7 @@ export class BatchCommitter {
           signatures.forEach((s, k) => db.putEntrySignature(start + k, s));
         }
         db.db.exec('COMMIT');
+        this.#nodes.committed();
         this.#policy = inForce;
       } catch (e) {
         if (db.db.isTransaction) db.db.exec('ROLLBACK');
