@@ -6,7 +6,9 @@
  * 80 ms of the floor, verify within 200 ms. Medians of 15 runs: wall time, and CPU time (user + sys
  * of the child, from bash's `times`), which a loaded machine disturbs far less than wall time. Both
  * keep V8's compiled code in the user's cache directory (packages/cli/src/compile-cache.ts): verify is
- * measured without it, on a first run (an empty cache directory, which it then fills) and warm.
+ * measured without it, on a first run (an empty cache directory, which it then fills) and warm. The
+ * rows are measured in interleaved rounds (each round runs the floor and every row once), so that a
+ * load that comes and goes on a shared machine weighs on all rows alike.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,19 +25,14 @@ const seconds = (t: string) => t.split(/\s+/).reduce((sum, x) => {
   return m ? sum + Number(m[1]) * 60 + Number(m[2]) : sum;
 }, 0);
 
-/** `cache`: the XDG cache directory of each run (the CLI's compiled-code cache), or none: caching off */
-function startMs(args: string[], cwd: string, cache?: () => string): { median: number; cpu: number } {
-  const times: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const env = { ...process.env, ...(cache ? { XDG_CACHE_HOME: cache() } : { NODE_DISABLE_COMPILE_CACHE: '1' }) };
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync('bash', ['-c', '"$@" > /dev/null 2>&1 || exit 3; times', 'bash', process.execPath, ...args], { cwd, encoding: 'utf8', env });
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed`);
-    cpu.push(seconds(r.stdout.trim().split('\n')[1] ?? '') * 1000);
-  }
-  return { median: median(times), cpu: median(cpu) };
+/** One run of node with `args`: wall time, and CPU time of the child. `cache`: its XDG cache directory (the CLI's compiled-code cache), or none: caching off */
+function startOnce(args: string[], cwd: string, cache?: string): { wall: number; cpu: number } {
+  const env = { ...process.env, ...(cache ? { XDG_CACHE_HOME: cache } : { NODE_DISABLE_COMPILE_CACHE: '1' }) };
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('bash', ['-c', '"$@" > /dev/null 2>&1 || exit 3; times', 'bash', process.execPath, ...args], { cwd, encoding: 'utf8', env });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed`);
+  return { wall, cpu: seconds(r.stdout.trim().split('\n')[1] ?? '') * 1000 };
 }
 
 /** The packed packages, npm-installed once into .bench/install (rebuilt when a source is newer). */
@@ -70,30 +67,37 @@ export async function bench(): Promise<void> {
   if (flow.verify!.code !== 0) throw new Error(`could not make the statement to verify: ${flow.verify!.stderr}`);
   const verifyArgs = ['verify', 'app.tar.scitt', '--ts-keys', 'ts-keys.cbor', '--issuer-key', 'issuer.pub.pem'];
 
-  const floor = startMs(['-e', '0'], work);
-  row('node -e 0 (floor)', `${floor.median.toFixed(0)} ms`, `CPU ${floor.cpu.toFixed(0)} ms`);
   // first run: an empty cache directory each time (compiling, then saving the cache); warm: one kept directory
   let n = 0;
   const first = () => mkdtempSync(join(work, `first-${n++}-`));
   const warmDir = mkdtempSync(join(work, 'warm-'));
   const warm = () => warmDir;
-  const line = (label: string, args: string[], budget: number, cache?: () => string) => {
-    if (cache === warm) spawnSync(process.execPath, args, { cwd: work, env: { ...process.env, XDG_CACHE_HOME: warmDir }, stdio: 'ignore' });
-    const t = startMs(args, work, cache);
-    const over = t.median - floor.median;
-    const overCpu = t.cpu - floor.cpu;
-    row(label, `${t.median.toFixed(0)} ms`, `floor + ${over.toFixed(0)} ms; CPU ${t.cpu.toFixed(0)} ms = floor + ${overCpu.toFixed(0)} ms (target: floor + ${budget} ms)`);
-  };
-  line('scitt --version (npm-installed bin)', [bin, '--version'], 80);
-  line('scitt verify, key file (npm-installed bin, no cache)', [bin, ...verifyArgs], 200);
-  line('scitt verify, key file (npm-installed bin, first run)', [bin, ...verifyArgs], 200, first);
-  line('scitt verify, key file (npm-installed bin, warm cache)', [bin, ...verifyArgs], 200, warm);
   const one = join(ROOT, 'dist', 'scitt.mjs');
-  row('dist/scitt.mjs', `${(statSync(one).size / 1024).toFixed(0)} KiB`);
-  line('scitt --version (node scitt.mjs)', [one, '--version'], 80);
-  line('scitt verify, key file (node scitt.mjs, no cache)', [one, ...verifyArgs], 200);
-  line('scitt verify, key file (node scitt.mjs, first run)', [one, ...verifyArgs], 200, first);
-  line('scitt verify, key file (node scitt.mjs, warm cache)', [one, ...verifyArgs], 200, warm);
+  const rows: { label: string; args: string[]; budget?: number; cache?: () => string; wall: number[]; cpu: number[] }[] = [
+    { label: 'node -e 0 (floor)', args: ['-e', '0'] },
+    { label: 'scitt --version (npm-installed bin)', args: [bin, '--version'], budget: 80 },
+    { label: 'scitt verify, key file (npm-installed bin, no cache)', args: [bin, ...verifyArgs], budget: 200 },
+    { label: 'scitt verify, key file (npm-installed bin, first run)', args: [bin, ...verifyArgs], budget: 200, cache: first },
+    { label: 'scitt verify, key file (npm-installed bin, warm cache)', args: [bin, ...verifyArgs], budget: 200, cache: warm },
+    { label: 'scitt --version (node scitt.mjs)', args: [one, '--version'], budget: 80 },
+    { label: 'scitt verify, key file (node scitt.mjs, no cache)', args: [one, ...verifyArgs], budget: 200 },
+    { label: 'scitt verify, key file (node scitt.mjs, first run)', args: [one, ...verifyArgs], budget: 200, cache: first },
+    { label: 'scitt verify, key file (node scitt.mjs, warm cache)', args: [one, ...verifyArgs], budget: 200, cache: warm },
+  ].map((r) => ({ ...r, wall: [], cpu: [] }));
+  for (const r of rows) if (r.cache === warm) startOnce(r.args, work, warmDir);
+  for (let i = 0; i < RUNS; i++) {
+    for (const r of rows) {
+      const t = startOnce(r.args, work, r.cache?.());
+      r.wall.push(t.wall);
+      r.cpu.push(t.cpu);
+    }
+  }
+  const [floor, ...measured] = rows.map((r) => ({ ...r, wallMs: median(r.wall), cpuMs: median(r.cpu) }));
+  row(floor!.label, `${floor!.wallMs.toFixed(0)} ms`, `CPU ${floor!.cpuMs.toFixed(0)} ms`);
+  for (const r of measured) {
+    if (r.args[0] === one && r.args[1] === '--version') row('dist/scitt.mjs', `${(statSync(one).size / 1024).toFixed(0)} KiB`);
+    row(r.label, `${r.wallMs.toFixed(0)} ms`, `floor + ${(r.wallMs - floor!.wallMs).toFixed(0)} ms; CPU ${r.cpuMs.toFixed(0)} ms = floor + ${(r.cpuMs - floor!.cpuMs).toFixed(0)} ms (target: floor + ${r.budget} ms)`);
+  }
   rmSync(work, { recursive: true, force: true });
 }
 
