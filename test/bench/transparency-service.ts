@@ -9,8 +9,10 @@
  *    Three variants in the same run: everything on the event loop (--threads 0), the commit thread
  *    (--threads 1), and the commit thread with a statement-checking thread (--threads 2); for each, the service's CPU
  *    per registration on the event loop and on the worker threads (/proc), at full load and at 300/s
- *    offered (equal batch sizes), the figure that moves least on a shared machine. Where the time
- *    goes by stage: ./dev bench ts-profile;
+ *    offered (equal batch sizes), the figure that moves least on a shared machine. The load process
+ *    speaks HTTP/1.1 on plain sockets and checks that every 201 carries a receipt. Where the time
+ *    goes by stage, for the default layout: the profile printed after the variants (all layouts:
+ *    ./dev bench ts-profile); what the machine can do at most with this stack: ./dev bench ts-ceiling;
  *  - proofs at 1,000,000 entries: a data dir built through the service's own batch-commit code
  *    (test/helpers/ts-build-log.ts), served by the CLI: GET /entries/{id} latency and SQLite node
  *    reads per inclusion proof (CountingNodeStore around the service's SqliteNodeStore).
@@ -35,6 +37,7 @@ import { startService } from '../helpers/transparency-service.ts';
 import { buildLog, entryIdAt } from '../helpers/ts-build-log.ts';
 import { runLoad, serviceKeys, writeIssuerKey } from '../helpers/ts-tools.ts';
 import { fmt, median, row, title } from './stats.ts';
+import { profileRun, report } from './ts-profile.ts';
 
 const ENTRIES = Number(process.env.SCITT_BENCH_ENTRIES ?? 1_000_000);
 const ms = (x: number) => `${x.toFixed(2)} ms`;
@@ -290,6 +293,9 @@ export async function bench(): Promise<void> {
       row('  load process CPU per registration', `${Math.round((l.clientCpu * 1e6) / Math.max(1, l.acceptedPerSec))} µs`, `${l.clientCpu.toFixed(2)} cores: on 2 cores its share caps the service too`);
       row('  vs bare one-row sqlite transactions', `${(l.acceptedPerSec / base.txPerSec).toFixed(2)}×`, 'registrations/s ÷ committed-transactions/s');
     }
+
+    // Where the CPU goes, by stage, in the default layout (all three layouts: ./dev bench ts-profile)
+    report('profile of the default layout (--threads 1; V8 samples scaled to each thread kind\'s CPU)', await profileRun(['--threads', '1']));
 
     const p = await proofs(dir);
     row(`build ${p.built.size.toLocaleString('en-US')} entries through the batch-commit code`, `${(p.built.ms / 1000).toFixed(1)} s`, `${p.built.batches} batches, ${fmt(p.built.size / (p.built.ms / 1000), ' entries/s')}`);

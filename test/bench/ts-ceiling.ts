@@ -6,7 +6,8 @@
  *  - reads one HTTP POST body (bounded), parses the COSE_Sign1 statement with its profile checks and
  *    verifies its ES256 signature with the issuer's key (core's parseSignedStatement, verifySignedStatement);
  *  - derives its log entry and SHA-256 leaf hash (core's statementEntry, leafHash);
- *  - inserts it into SQLite (WAL, synchronous=FULL) in a batch transaction: one fsync per batch;
+ *  - inserts it with its id (SHA-256 of the entry, a unique index, as GET /entries/{id} needs) into
+ *    SQLite (WAL, synchronous=FULL) in a batch transaction: one fsync per batch;
  *  - after COMMIT, signs one ES256 receipt for it (sub = the statement's sub, as the real service's
  *    receipts) over a one-leaf tree, so the receipt verifies (verifyReceipt, checked on a sample) and
  *    answers it 201 with that receipt.
@@ -48,7 +49,8 @@ interface Item {
 function committer(dataDir: string, serviceKeyPem: string) {
   const db = new DatabaseSync(join(dataDir, 'log.sqlite'));
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
-  db.exec('CREATE TABLE IF NOT EXISTS entries (leaf INTEGER PRIMARY KEY, id BLOB NOT NULL, entry BLOB NOT NULL)');
+  // the index by entry id is irreducible too: GET /entries/{id} and idempotency need it
+  db.exec('CREATE TABLE IF NOT EXISTS entries (leaf INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, entry BLOB NOT NULL)');
   const insert = db.prepare('INSERT INTO entries (leaf, id, entry) VALUES (?, ?, ?)');
   const key = loadKey(serviceKeyPem);
   const signer = keySigner(key);

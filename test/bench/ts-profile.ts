@@ -95,7 +95,7 @@ function attribute(p: Profile & { startTime: number }, from: number, to: number)
   return { busyUs, stages };
 }
 
-async function profileRun(threads: string[]): Promise<{ load: Awaited<ReturnType<typeof runLoad>>; threads: ThreadProfile[]; cpu: Map<number, number>; names: Map<number, string> }> {
+export async function profileRun(threads: string[]): Promise<{ load: Awaited<ReturnType<typeof runLoad>>; threads: ThreadProfile[]; cpu: Map<number, number>; names: Map<number, string> }> {
   const dir = mkdtempSync(join(tmpdir(), 'scitt-prof-'));
   const profDir = join(dir, 'prof');
   mkdirSync(profDir);
@@ -134,7 +134,7 @@ async function profileRun(threads: string[]): Promise<{ load: Awaited<ReturnType
   }
 }
 
-function report(name: string, r: Awaited<ReturnType<typeof profileRun>>): void {
+export function report(name: string, r: Awaited<ReturnType<typeof profileRun>>): void {
   const n = Math.max(1, r.load.acceptedTotal);
   const us = (s: number) => `${Math.round((s * 1e6) / n)} µs`;
   let loop = 0;
