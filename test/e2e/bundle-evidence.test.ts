@@ -6,7 +6,8 @@
  * any other. Real bundle: cli/cli's custom-issuer.sigstore.json with its 11-byte subject
  * (/work/shared/vectors/sigstore/README.md), against the public-good trusted root. Bundles made here:
  * @sigstore/sign against the Fulcio and Rekor doubles (helpers/sigstore-bundle-doubles.ts), with a
- * trusted root for them, the signer's identity required with --bundle-certificate-identity.
+ * trusted root for them, the signer's identity required with --bundle-certificate-identity (and the
+ * issue-statement action's bundle-certificate-identity input, its bundle run as a runner runs it).
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKey } from '../../packages/core/src/cose/key.ts';
 import { vectorFile } from '../../packages/core/test/helpers/identity-vectors.ts';
 import { type SigstoreDoubles, startSigstoreDoubles } from '../../packages/core/test/helpers/sigstore-bundle-doubles.ts';
+import { runBundledAction } from '../helpers/action-runner.ts';
 import { scitt } from '../helpers/cli.ts';
 import { type ServiceProcess, startService } from '../helpers/transparency-service.ts';
 
@@ -124,6 +126,28 @@ describe('Sigstore bundles in: evidence of a SCITT statement', { timeout: 180_00
       expect(loose.code).toBe(2);
       expect(loose.stderr).toMatch(/name the bundle signer/);
       for (const dir of ['mallory', 'forged-sig', 'loose']) expect(existsSync(join(ws, dir)) ? readdirSync(join(ws, dir)) : []).toEqual([]);
+    });
+
+    it('the issue-statement action takes the bundle as evidence-path: the signer required by its input passes, another is refused before signing', async () => {
+      const inputs = {
+        'subject-path': 'tool.bin',
+        signing: 'key',
+        'signing-key': readFileSync(join(ws, 'issuer.pem'), 'utf8'),
+        issuer: 'https://acme.example/releases',
+        'trusted-root': 'doubles_root.json',
+        'bundle-certificate-identity': RELEASE,
+      };
+      const ok = await runBundledAction('issue-statement', { ...inputs, 'evidence-path': 'acme.sigstore.json', 'output-dir': 'action-ok' }, { workspace: ws });
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      const [reference] = JSON.parse(ok.outputs['scai-references']!).filter((r: { annotations?: object }) => r.annotations && 'sigstore.identity.san' in r.annotations);
+      expect(reference.annotations).toMatchObject({ 'sigstore.identity.san': RELEASE, 'sigstore.bundle.name': 'acme.sigstore.json' });
+      const other = await runBundledAction('issue-statement', { ...inputs, 'evidence-path': 'mallory.sigstore.json', 'output-dir': 'action-mallory' }, { workspace: ws });
+      expect(other.code).toBe(1);
+      expect(other.errors.join('\n')).toMatch(/Sigstore bundle mallory\.sigstore\.json refused: signed by https:\/\/github\.com\/mallory\/app\/.*not by the identity required/);
+      expect(existsSync(join(ws, 'action-mallory')) ? readdirSync(join(ws, 'action-mallory')) : []).toEqual([]);
+      const loose = await runBundledAction('issue-statement', { ...inputs, 'bundle-certificate-identity': '', 'bundle-certificate-oidc-issuer': 'https://token.actions.githubusercontent.com', 'evidence-path': 'acme.sigstore.json', 'output-dir': 'action-loose' }, { workspace: ws });
+      expect(loose.code).toBe(1);
+      expect(loose.errors.join('\n')).toMatch(/name the bundle signer/);
     });
   });
 });

@@ -1,8 +1,9 @@
 import * as core from '@actions/core';
 import { type IssuerSigner, issueEvidenceStatements, keyIssuerSigner, keylessSigner, loadKey } from '@scitt-actions/core';
+import { bundleSignerPolicy } from '@scitt-actions/core/identity';
 import { collectSubjects } from '@scitt-actions/core/payload';
 import { type EvidenceSource } from '@scitt-actions/core/statement';
-import { loadX509Trust } from '@scitt-actions/core/verify';
+import { loadX509Trust, sigstoreTrustedRootSource } from '@scitt-actions/core/verify';
 import { InputError, boolInput, info, listInput, optionalInput, runAction, secretInput, shortDigest, writeSummary } from '../../_shared/src/kit.ts';
 
 async function signer(): Promise<IssuerSigner> {
@@ -36,10 +37,15 @@ void runAction('issue-statement', async () => {
   if (evidence.length === 0) throw new InputError('nothing to state: set evidence-path and/or generate-provenance: true');
   const he = (core.getInput('hash-envelope') || 'auto').toLowerCase();
   if (!['auto', 'true', 'false'].includes(he)) throw new InputError(`hash-envelope must be auto, true or false, got "${he}"`);
+  // read before signing: a bad identity input fails before a certificate is asked for
+  const sigstoreIdentity = bundleSignerPolicy(optionalInput);
   const issued = await issueEvidenceStatements({
     subjects,
     evidence,
     signer: await signer(),
+    // a Sigstore bundle in evidence-path is verified (against trusted-root, else the public-good root) before use
+    sigstoreTrustedRoot: sigstoreTrustedRootSource(optionalInput('trusted-root')),
+    ...(sigstoreIdentity ? { sigstoreIdentity } : {}),
     ...(optionalInput('issuer') ? { iss: optionalInput('issuer')! } : {}),
     outputDir: core.getInput('output-dir') || 'scitt',
     ...(he === 'auto' ? {} : { placement: he === 'true' ? ('hash-envelope' as const) : ('embedded' as const) }),

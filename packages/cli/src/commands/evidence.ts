@@ -1,8 +1,9 @@
 /** The evidence mode of `scitt statement create` and `scitt provenance generate`: build outputs in, statements out. */
 import type { Command } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { type IssuerSigner, issueEvidenceStatements } from '@scitt-actions/core';
-import { type IdentityPolicy, fetchSigstoreTrustedRoot } from '@scitt-actions/core/identity';
+import { bundleSignerPolicy } from '@scitt-actions/core/identity';
+import { sigstoreTrustedRootSource } from '@scitt-actions/core/verify';
 import { type EvidenceKind, type PayloadPlacement, type Subject, buildProvenanceStatement, collectSubjects, createProgressRenderer, toInTotoSubject } from '@scitt-actions/core/payload';
 import { UsageError, action } from '../run.ts';
 import { printJson, report } from '../io.ts';
@@ -42,22 +43,6 @@ export function addBundleIdentityOptions(cmd: Command): Command {
     .option('--bundle-certificate-oidc-issuer-regexp <RE>', "the bundle signer's OIDC issuer, a regular expression matched against the whole issuer");
 }
 
-/** The identity policy of the bundle flags; undefined when none is given (the bundle's signer is then recorded, not required). */
-function bundleIdentityOf(f: BundleIdentityFlags): IdentityPolicy | undefined {
-  const policy: IdentityPolicy = {
-    ...(f.bundleCertificateIdentity !== undefined ? { certificateIdentity: f.bundleCertificateIdentity } : {}),
-    ...(f.bundleCertificateIdentityRegexp !== undefined ? { certificateIdentityRegexp: f.bundleCertificateIdentityRegexp } : {}),
-    ...(f.bundleCertificateOidcIssuer !== undefined ? { certOidcIssuer: f.bundleCertificateOidcIssuer } : {}),
-    ...(f.bundleCertificateOidcIssuerRegexp !== undefined ? { certOidcIssuerRegexp: f.bundleCertificateOidcIssuerRegexp } : {}),
-  };
-  if (Object.keys(policy).length === 0) return undefined;
-  // an issuer alone would accept anyone that issuer vouches for: cosign requires an identity too
-  if (policy.certificateIdentity === undefined && policy.certificateIdentityRegexp === undefined) {
-    throw new UsageError('name the bundle signer: --bundle-certificate-identity SAN or --bundle-certificate-identity-regexp RE (the OIDC issuer alone admits anyone it vouches for)');
-  }
-  return policy;
-}
-
 export const hasSubjects = (f: SubjectFlags) => !!(f.subjectPath?.length || f.subjectDigest || f.subjectChecksums?.length || f.subjectImage?.length);
 
 async function subjectsFrom(f: SubjectFlags): Promise<Subject[]> {
@@ -82,7 +67,8 @@ export async function issueFromEvidence(
   f: SubjectFlags & BundleIdentityFlags & { payload: string; type?: string; placement?: string; publishBase?: string; outDir?: string; iss?: string; trustedRoot?: string },
   signer: IssuerSigner,
 ): Promise<void> {
-  const sigstoreIdentity = bundleIdentityOf(f);
+  // commander names --bundle-certificate-identity bundleCertificateIdentity
+  const sigstoreIdentity = bundleSignerPolicy((name) => f[name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof BundleIdentityFlags]);
   const kind = (f.type ?? 'auto') as EvidenceKind | 'auto';
   if (!['auto', 'sbom', 'in-toto', 'provenance', 'scan'].includes(kind)) throw new UsageError(`--type must be sbom, in-toto, provenance, scan or auto; got ${f.type}`);
   if (f.placement && f.placement !== 'hash-envelope' && f.placement !== 'embedded') throw new UsageError('--placement must be hash-envelope or embedded');
@@ -95,7 +81,7 @@ export async function issueFromEvidence(
     ...(f.placement ? { placement: f.placement as PayloadPlacement } : {}),
     ...(f.publishBase ? { publishBase: f.publishBase } : {}),
     // a Sigstore bundle as --payload is verified against this root (read only if one is given)
-    sigstoreTrustedRoot: f.trustedRoot ? () => readFile(f.trustedRoot!, 'utf8') : () => fetchSigstoreTrustedRoot(),
+    sigstoreTrustedRoot: sigstoreTrustedRootSource(f.trustedRoot),
     ...(sigstoreIdentity ? { sigstoreIdentity } : {}),
   });
   if (f.json) {

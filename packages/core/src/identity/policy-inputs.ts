@@ -75,3 +75,20 @@ export function ciIdentityInputsFrom(get: (name: string) => string | undefined):
   }
   return out;
 }
+
+/** The inputs naming who signed a Sigstore bundle taken in as evidence: cosign's identity flags, for the bundle's certificate. */
+export const BUNDLE_SIGNER_INPUTS: readonly string[] = ['certificate-identity', 'certificate-identity-regexp', 'certificate-oidc-issuer', 'certificate-oidc-issuer-regexp'].map((n) => `bundle-${n}`);
+
+/**
+ * The identity a Sigstore bundle's Fulcio certificate must meet (the bundle-certificate-* inputs, read by
+ * name), or undefined when none is given: the bundle's signer is then recorded, not required. An issuer
+ * alone would admit anyone that issuer vouches for, so, as cosign, it needs an identity beside it.
+ */
+export function bundleSignerPolicy(get: (name: string) => string | undefined): IdentityPolicy | undefined {
+  const policy = ciIdentityPolicy(ciIdentityInputsFrom((name) => (BUNDLE_SIGNER_INPUTS.includes(`bundle-${name}`) ? get(`bundle-${name}`) : undefined)));
+  if (Object.keys(policy).length === 0) return undefined;
+  if (!policy.certificateIdentity && !policy.certificateIdentityRegexp) {
+    throw new IdentityError('ERR_USAGE', 'name the bundle signer: bundle-certificate-identity SAN or bundle-certificate-identity-regexp RE (the OIDC issuer alone admits anyone it vouches for)');
+  }
+  return policy;
+}

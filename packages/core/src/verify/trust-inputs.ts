@@ -133,3 +133,19 @@ export async function loadX509Trust(o: { trustedRoot?: string; rootsPem?: string
 }
 
 const isPemText = (v: string) => v.trimStart().startsWith('-----BEGIN ');
+
+/**
+ * The Sigstore trusted_root.json that Sigstore bundles taken in as evidence are verified against: given
+ * as content or a path (as loadX509Trust reads it), else the public-good root through TUF. Read only
+ * when a bundle is met: issuing from anything else never fetches it.
+ */
+export function sigstoreTrustedRootSource(trustedRoot?: string): () => Promise<string> {
+  if (trustedRoot?.trimStart().startsWith('{')) return async () => trustedRoot;
+  if (trustedRoot) {
+    return () =>
+      readFile(trustedRoot, 'utf8').catch((e: Error) => {
+        throw new ScittError('ERR_IO', `cannot read the Sigstore trusted root ${trustedRoot}: ${e.message}`);
+      });
+  }
+  return async () => (await import('../identity/trusted-root.ts')).fetchSigstoreTrustedRoot();
+}
