@@ -13,8 +13,10 @@
  *    answers it 201 with that receipt.
  * It skips what the real service adds: the Merkle tree and its nodes, the signed tree head, the
  * registration policy, idempotency, key rotation, limits beyond the body size, metrics, Fastify for
- * the other routes. Two layouts, as the service's: everything on the event loop, and the batch (SQLite,
- * fsync, signatures) on a commit thread. Run alone: `node test/bench/ts-ceiling.ts` (about 2 minutes).
+ * the other routes. Three layouts: everything on the event loop; the batch (SQLite, fsync, signatures)
+ * on a commit thread, as the service's default; and two HTTP event loops (worker threads sharing the port
+ * through SO_REUSEPORT, each verifying) over one sequencer, the layout that could use both cores.
+ * `./dev bench ts-ceiling` (about 3 minutes).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -79,9 +81,9 @@ function committer(dataDir: string, serviceKeyPem: string) {
 }
 
 /** The skeleton server (a child process): prints its URL, then serves POST /entries until killed. */
-async function serve(dataDir: string, threads: number): Promise<void> {
-  const issuer = loadKey(readFileSync(join(dataDir, 'issuer.pub.pem'), 'utf8'));
+async function serve(dataDir: string, threads: number, loops: number): Promise<void> {
   const serviceKeyPem = readFileSync(join(dataDir, 'service.pem'), 'utf8');
+  if (loops > 1) return sequencer(dataDir, serviceKeyPem, loops);
   let commit: (items: Item[]) => Promise<Uint8Array[]>;
   if (threads > 0) {
     // the batch crosses as one transferred buffer of entries with their lengths and subs beside it
@@ -103,7 +105,12 @@ async function serve(dataDir: string, threads: number): Promise<void> {
     };
   } else commit = committer(dataDir, serviceKeyPem);
 
-  // group commit: what arrives while a batch commits forms the next batch
+  const server = httpLoop(dataDir, groupCommit(commit));
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`http://127.0.0.1:${(server.address() as AddressInfo).port}\n`));
+}
+
+/** Group commit: what arrives while a batch commits forms the next batch. */
+function groupCommit(commit: (items: Item[]) => Promise<Uint8Array[]>): (item: Item, done: (r: Uint8Array | Error) => void) => void {
   let queue: { item: Item; done: (r: Uint8Array | Error) => void }[] = [];
   let flushing = false;
   const flush = async () => {
@@ -120,8 +127,16 @@ async function serve(dataDir: string, threads: number): Promise<void> {
     }
     flushing = false;
   };
+  return (item, done) => {
+    queue.push({ item, done });
+    if (!flushing) setImmediate(() => void flush());
+  };
+}
 
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
+/** POST /entries: read the body (bounded), parse and verify the statement, hand it to `register`, answer its receipt. */
+function httpLoop(dataDir: string, register: (item: Item, done: (r: Uint8Array | Error) => void) => void) {
+  const issuer = loadKey(readFileSync(join(dataDir, 'issuer.pub.pem'), 'utf8'));
+  return createServer({ requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const answer = (status: number, body?: Uint8Array) => {
       res.writeHead(status, { 'content-type': status === 201 ? 'application/cose' : 'text/plain', 'content-length': String(body?.length ?? 0) });
       res.end(body);
@@ -143,11 +158,68 @@ async function serve(dataDir: string, threads: number): Promise<void> {
       } catch (e) {
         return answer(400, Buffer.from((e as Error).message));
       }
-      queue.push({ item, done: (r) => (r instanceof Error ? answer(503, Buffer.from(r.message)) : answer(201, r)) });
-      if (!flushing) setImmediate(() => void flush());
+      register(item, (r) => (r instanceof Error ? answer(503, Buffer.from(r.message)) : answer(201, r)));
     });
   });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`http://127.0.0.1:${(server.address() as AddressInfo).port}\n`));
+}
+
+/**
+ * Several HTTP event loops over one sequencer: `loops` worker threads each serve POST /entries on one
+ * port (SO_REUSEPORT: the kernel spreads connections) and verify there; what each verified in one turn of
+ * its loop crosses to the main thread as one transferred buffer, which group-commits all loops' items.
+ */
+async function sequencer(dataDir: string, serviceKeyPem: string, loops: number): Promise<void> {
+  const register = groupCommit(committer(dataDir, serviceKeyPem));
+  let port = 0;
+  for (let n = 0; n < loops; n++) {
+    const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { ceilingHttpLoop: true, dataDir, port } });
+    worker.on('message', (m: { id: number; entries: ArrayBuffer; lengths: Int32Array; subs: string[] } | { port: number }) => {
+      if ('port' in m) return;
+      const entries = unpack(m.entries, m.lengths);
+      const receipts: Uint8Array[] = new Array(entries.length);
+      let left = entries.length;
+      entries.forEach((entry, k) =>
+        register({ entry, sub: m.subs[k]! }, (r) => {
+          if (r instanceof Error) throw r;
+          receipts[k] = r;
+          if (--left === 0) {
+            const packed = pack(receipts);
+            worker.postMessage({ id: m.id, receipts: packed.bytes, lengths: packed.lengths }, [packed.bytes]);
+          }
+        }),
+      );
+    });
+    port = await new Promise<number>((resolve) => worker.once('message', (m: { port: number }) => resolve(m.port)));
+  }
+  process.stdout.write(`http://127.0.0.1:${port}\n`);
+}
+
+if (!isMainThread && (workerData as { ceilingHttpLoop?: boolean } | undefined)?.ceilingHttpLoop) {
+  const { dataDir, port } = workerData as { dataDir: string; port: number };
+  const waiting = new Map<number, ((r: Uint8Array | Error) => void)[]>();
+  let next = 0;
+  let turn: { items: Item[]; done: ((r: Uint8Array | Error) => void)[] } | undefined;
+  parentPort!.on('message', (m: { id: number; receipts: ArrayBuffer; lengths: Int32Array }) => {
+    const done = waiting.get(m.id)!;
+    waiting.delete(m.id);
+    unpack(m.receipts, m.lengths).forEach((r, k) => done[k]!(r));
+  });
+  const server = httpLoop(dataDir, (item, done) => {
+    if (!turn) {
+      turn = { items: [], done: [] };
+      setImmediate(() => {
+        const { items, done: callbacks } = turn!;
+        turn = undefined;
+        const packed = pack(items.map((p) => p.entry));
+        const id = next++;
+        waiting.set(id, callbacks);
+        parentPort!.postMessage({ id, entries: packed.bytes, lengths: packed.lengths, subs: items.map((p) => p.sub) }, [packed.bytes]);
+      });
+    }
+    turn.items.push(item);
+    turn.done.push(done);
+  });
+  server.listen({ port, host: '127.0.0.1', reusePort: true }, () => parentPort!.postMessage({ port: (server.address() as AddressInfo).port }));
 }
 
 function pack(list: readonly Uint8Array[]): { bytes: ArrayBuffer; lengths: Int32Array } {
@@ -194,8 +266,8 @@ function fsyncRate(dir: string): number {
   return n / ((performance.now() - t0) / 1000);
 }
 
-async function startSkeleton(dataDir: string, threads: number): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', dataDir, String(threads)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startSkeleton(dataDir: string, threads: number, loops: number): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', dataDir, String(threads), String(loops)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -232,16 +304,21 @@ export async function bench(): Promise<void> {
     const issuer = generateKey('P-256');
     const keyFile = writeIssuerKey(dir, issuer);
     const results: Measured[] = [];
-    for (const threads of [0, 1]) {
-      const dataDir = join(dir, `skeleton-${threads}`);
+    const layouts = [
+      { threads: 0, loops: 1, name: 'all on the event loop' },
+      { threads: 1, loops: 1, name: 'batch on a commit thread' },
+      { threads: 0, loops: 2, name: 'two HTTP event loops (threads, one port) over one sequencer' },
+    ];
+    for (const { threads, loops, name } of layouts) {
+      const dataDir = join(dir, `skeleton-${threads}-${loops}`);
       mkdirSync(dataDir);
       const service: CoseKey = generateKey('P-256');
       writeFileSync(join(dataDir, 'issuer.pub.pem'), toPem(publicKey(issuer)));
       writeFileSync(join(dataDir, 'service.pem'), toPem(service, { includePrivate: true }), { mode: 0o600 });
       const keys = new TrustedKeys(decodeKeySet(encodeKeySet([publicKey(service)])));
-      const s = await startSkeleton(dataDir, threads);
+      const s = await startSkeleton(dataDir, threads, loops);
       children.push(s.proc);
-      results.push(await measure(`skeleton, ${threads ? 'batch on a commit thread' : 'all on the event loop'}`, s.url, s.proc.pid!, keyFile, (st, r) => void verifyReceipt(r, statementEntry(st), keys)));
+      results.push(await measure(`skeleton, ${name}`, s.url, s.proc.pid!, keyFile, (st, r) => void verifyReceipt(r, statementEntry(st), keys)));
       s.proc.kill('SIGKILL');
     }
     for (const threads of ['0', '1']) {
@@ -256,7 +333,7 @@ export async function bench(): Promise<void> {
         await ts.stop();
       }
     }
-    const best = Math.max(...results.slice(0, 2).map((r) => r.load.acceptedPerSec));
+    const best = Math.max(...results.slice(0, layouts.length).map((r) => r.load.acceptedPerSec));
     for (const r of results) {
       const l = r.load;
       const us = (s: number) => `${Math.round((s * 1e6) / Math.max(1, l.acceptedTotal))} µs`;
@@ -271,5 +348,5 @@ export async function bench(): Promise<void> {
   }
 }
 
-if (isMainThread && process.argv[2] === '--serve') await serve(process.argv[3]!, Number(process.argv[4]));
+if (isMainThread && process.argv[2] === '--serve') await serve(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]));
 else if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await bench();
