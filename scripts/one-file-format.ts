@@ -4,7 +4,9 @@
  * esbuild's split chunks of the CLI (the entry ENTRY, the chunks it shares, one per import() and per
  * library core/lazy-deps.cjs loads on first use), each made CommonJS and run in a function with PARAMS:
  * a command reads, hashes and compiles only the modules it uses, each with its own code cache. A comment
- * ends at the first star-slash, so in a module '~' is written '~0' and star-slash '~1'.
+ * ends at the first star-slash, so in a module '~' is written '~0' and star-slash '~1'; and a UTF-16 code
+ * unit beyond ASCII (a few template literals have one) '~2' and its four hex digits, so that the file is
+ * ASCII: one non-ASCII byte and node decodes all of it to a two-byte string, which --version pays for.
  */
 export const BEGIN = '\n/* scitt-cli\n';
 export const END = '\nscitt-cli */\n';
@@ -12,12 +14,16 @@ export const END = '\nscitt-cli */\n';
 export const INDEX = '/* scitt-index ';
 /** The module that exports start(args) */
 export const ENTRY = 'index.mjs';
-export const hide = (code: string): string => code.replaceAll('~', '~0').replaceAll('*/', '~1');
-export const unhide = (text: string): string => text.replace(/~[01]/g, (m) => (m === '~0' ? '~' : '*/'));
+export const hide = (code: string): string =>
+  code
+    .replaceAll('~', '~0')
+    .replaceAll('*/', '~1')
+    .replace(/[^\x00-\x7f]/g, (c) => `~2${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const unhide = (text: string): string => text.replace(/~(?:0|1|2([0-9a-f]{4}))/g, (m, unit?: string) => (unit ? String.fromCharCode(parseInt(unit, 16)) : m === '~0' ? '~' : '*/'));
 /** import.meta.url inside the CLI is __scittImportMetaUrl: the file's URL, as in an ES module */
 export const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname', '__scittImportMetaUrl'] as const;
 
-/** Each module's hidden text as [start, end) byte offsets in the file (UTF-8: the code is ASCII but for a few template literals). */
+/** Each module's hidden text as [start, end) byte offsets in the file (ASCII, as hide() writes it). */
 export type OneFileIndex = Record<string, readonly [number, number]>;
 
 /** The launcher, then each module between BEGIN and END, then the index line. */

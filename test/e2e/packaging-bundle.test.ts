@@ -26,6 +26,8 @@ describe('scitt.mjs', () => {
     // the CLI's modules are comments after the launcher, which V8 skips for --version, with their index last
     expect(text.indexOf(BEGIN)).toBeLessThan(8192);
     expect(Object.keys(readIndex(text.slice(-65536), Buffer.byteLength(text)))).toContain(ENTRY);
+    // ASCII throughout: a single byte beyond it and node decodes the whole file to a two-byte string
+    expect(readFileSync(join(dir, 'scitt.mjs')).findIndex((b) => b > 0x7f)).toBe(-1);
   });
   it('alone in an empty directory on Node 22: keygen, serve, statement, register, attach, verify, and a tampered artifact refused', async () => {
     expect((await run(node22, [join(dir, 'scitt.mjs'), '--version'], { cwd: dir })).stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')).version);
