@@ -161,7 +161,9 @@ describe('disk full', () => {
       try {
         kid = kidsOf(await serviceKeys(ts.url));
         filled = await fillUp(ts);
-        expect(filled.acked.size).toBeGreaterThan(100);
+        // how many fit depends on batching (each commit appends its pages to a WAL that cannot outgrow the
+        // limit): a faster service makes smaller batches, fewer entries. Dozens show it worked until full
+        expect(filled.acked.size).toBeGreaterThan(50);
         expect(filled.refused.length).toBeGreaterThanOrEqual(150);
         expect(filled.refused[0]!.detail).toMatch(/could not commit.*(full|I\/O|too large)/i);
         // still serving what it has
