@@ -34,10 +34,8 @@ export function registerKeyRoutes(app: FastifyInstance, o: KeyRoutesOptions): vo
     return reply.type('application/cbor').send(Buffer.from(encodeCoseKey({ ...publicKey(key.key), kid: key.kid })));
   });
   app.post('/admin/rotate-key', async (req, reply) => {
-    if (!o.authorized(req)) {
-      reply.header('WWW-Authenticate', 'Bearer');
-      throw new HttpProblem(401, 'Unauthorized', 'rotating the service key needs the admin bearer token (scitt serve --admin-token)');
-    }
+    // answered with WWW-Authenticate: Bearer, as every 401 (server.ts problemAnswer)
+    if (!o.authorized(req)) throw new HttpProblem(401, 'Unauthorized', 'rotating the service key needs the admin bearer token (scitt serve --admin-token)');
     if (!o.dataDir) throw new HttpProblem(501, 'Not Implemented', 'this server was built without its data directory: it cannot store a new key');
     const previous = log.serviceKey.kid;
     const target = createRotationKey(o.dataDir);

@@ -49,29 +49,35 @@ function tokenMatches(header: string | undefined, tokens: readonly string[]): bo
   return ok;
 }
 
-const sendProblem = (reply: FastifyReply, p: HttpProblem) => {
-  if (p.retryAfter !== undefined) reply.header('Retry-After', String(p.retryAfter));
-  return reply.code(p.status).type(PROBLEM_MEDIA_TYPE).send(Buffer.from(encodeProblem({ status: p.status, title: p.title, detail: p.message })));
-};
-
-/** An answer to POST /entries, written by Fastify or by the fast path alike. */
+/** An answer, written by Fastify or by the POST /entries fast path alike. */
 interface Answer {
   status: number;
   headers: Record<string, string>;
   body?: Uint8Array;
 }
 
-const problemAnswer = (p: HttpProblem, extra: Record<string, string> = {}): Answer => ({
+/** A problem details answer (RFC 9290); a 401 names its scheme (RFC 6750 §3). */
+const problemAnswer = (p: HttpProblem): Answer => ({
   status: p.status,
-  headers: { ...extra, 'content-type': PROBLEM_MEDIA_TYPE, ...(p.retryAfter !== undefined ? { 'retry-after': String(p.retryAfter) } : {}) },
+  headers: {
+    ...(p.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+    'content-type': PROBLEM_MEDIA_TYPE,
+    ...(p.retryAfter !== undefined ? { 'retry-after': String(p.retryAfter) } : {}),
+  },
   body: encodeProblem({ status: p.status, title: p.title, detail: p.message }),
 });
+
+const sendAnswer = (reply: FastifyReply, a: Answer) => {
+  reply.code(a.status).headers(a.headers);
+  return a.body ? reply.send(Buffer.from(a.body)) : reply.send();
+};
+const sendProblem = (reply: FastifyReply, p: HttpProblem) => sendAnswer(reply, problemAnswer(p));
 
 const unsupportedType = (type: string) => new HttpProblem(415, 'Unsupported Media Type', `send the Signed Statement as ${STATEMENT_TYPES.join(' or ')}, not ${type || 'no content type'}`);
 const mediaType = (header: string | undefined) => (header ?? '').split(';')[0]!.trim().toLowerCase();
 
 export function buildServer(o: ServerOptions): FastifyInstance {
-  // POST /entries, the one hot route, is answered by plain node:http (postEntries below) with the same
+  // POST /entries, the one hot route, is answered by plain node:http (fastEntries below) with the same
   // checks, order and answers as the Fastify route, which still serves /entries?query: Fastify's
   // routing, hooks and reply object cost more CPU per registration than verifying its signature.
   const app = Fastify({
@@ -81,7 +87,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     // only every connectionsCheckingInterval, 30 s by default, which Fastify does not expose).
     serverFactory: (handler) => {
       const server = createServer({ requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
-        if (req.method === 'POST' && req.url === '/entries') fast(req, res);
+        if (req.method === 'POST' && req.url === '/entries') fastEntries(req, res);
         else handler(req, res);
       });
       server.setTimeout(30_000); // idle sockets
@@ -103,16 +109,22 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   app.addContentTypeParser(STATEMENT_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
-    if (err instanceof HttpProblem) return sendProblem(reply, err);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, new HttpProblem(413, 'Payload Too Large', `request body exceeds ${o.bodyLimit} bytes`));
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.statusCode === 415) {
-      return sendProblem(reply, new HttpProblem(415, 'Unsupported Media Type', `send the Signed Statement as ${STATEMENT_TYPES.join(' or ')}`));
-    }
-    if (err.statusCode && err.statusCode < 500) return sendProblem(reply, new HttpProblem(err.statusCode, 'Bad Request', err.message));
-    o.logLine({ level: 'error', msg: 'internal error', error: err.message });
-    return sendProblem(reply, new HttpProblem(500, 'Internal Server Error', 'the service failed to handle this request; nothing was registered'));
-  });
+  const tooLarge = () => new HttpProblem(413, 'Payload Too Large', `request body exceeds ${o.bodyLimit} bytes`);
+  /** The answer to an error: a problem as it is; anything else is logged and answered 500. */
+  const failure = (e: unknown): Answer => {
+    if (e instanceof HttpProblem) return problemAnswer(e);
+    o.logLine({ level: 'error', msg: 'internal error', error: (e as Error).message });
+    return problemAnswer(new HttpProblem(500, 'Internal Server Error', 'the service failed to handle this request; nothing was registered'));
+  };
+  /** Fastify's own refusals as problems; undefined for anything else. */
+  const fastifyProblem = (err: Error & { statusCode?: number; code?: string }): HttpProblem | undefined => {
+    if (err instanceof HttpProblem) return err;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return tooLarge();
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.statusCode === 415) return new HttpProblem(415, 'Unsupported Media Type', `send the Signed Statement as ${STATEMENT_TYPES.join(' or ')}`);
+    if (err.statusCode && err.statusCode < 500) return new HttpProblem(err.statusCode, 'Bad Request', err.message);
+    return undefined;
+  };
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => sendAnswer(reply, failure(fastifyProblem(err) ?? err)));
   app.setNotFoundHandler((req, reply) => sendProblem(reply, new HttpProblem(404, 'Not Found', `no resource at ${req.method} ${req.url.split('?')[0]}`)));
 
   // /.well-known/scitt-keys[/{kid}] and POST /admin/rotate-key (key-routes.ts)
@@ -127,7 +139,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     const type = mediaType(headers['content-type']);
     if (!STATEMENT_TYPES.includes(type)) throw unsupportedType(type);
     if (o.tokens.length > 0 && !tokenMatches(headers.authorization, o.tokens)) {
-      throw Object.assign(new HttpProblem(401, 'Unauthorized', 'this service requires a bearer token to register (Authorization: Bearer …)'), { wwwAuthenticate: true });
+      throw new HttpProblem(401, 'Unauthorized', 'this service requires a bearer token to register (Authorization: Bearer …)');
     }
     const wait = limiter.take(ip);
     if (wait > 0) throw new HttpProblem(429, 'Too Many Requests', `rate limit reached for ${ip}; retry after ${wait} s`, wait);
@@ -147,23 +159,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     }
     return { status: 201, headers: { location: `/entries/${result.entryId}`, 'content-type': COSE_MEDIA_TYPE }, body: result.receipt };
   };
-  /** What the Fastify error handler answers for an error thrown by registration(). */
-  const failure = (e: unknown): Answer => {
-    if (e instanceof HttpProblem) return problemAnswer(e, (e as { wwwAuthenticate?: boolean }).wwwAuthenticate ? { 'www-authenticate': 'Bearer' } : {});
-    o.logLine({ level: 'error', msg: 'internal error', error: (e as Error).message });
-    return problemAnswer(new HttpProblem(500, 'Internal Server Error', 'the service failed to handle this request; nothing was registered'));
-  };
-
-  app.post('/entries', async (req: FastifyRequest, reply) => {
-    let a: Answer;
-    try {
-      a = await registration(req.headers, req.ip, req.body);
-    } catch (e) {
-      a = failure(e);
-    }
-    reply.code(a.status).headers(a.headers);
-    return a.body ? reply.send(Buffer.from(a.body)) : reply.send();
-  });
+  app.post('/entries', async (req: FastifyRequest, reply) => sendAnswer(reply, await registration(req.headers, req.ip, req.body).catch(failure)));
 
   // The fast path: Fastify's body limit (413 on a declared or streamed excess), content-type check
   // before reading (415), 503 once closing (return503OnClosing), metrics; then registration() as above.
@@ -180,11 +176,10 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     // a body left unread (refused before or while reading it) cannot stay on a kept-alive connection
     if (close) res.once('finish', () => req.destroy());
   };
-  const fast = (req: IncomingMessage, res: ServerResponse) => {
+  const fastEntries = (req: IncomingMessage, res: ServerResponse) => {
     if (closing) return write(req, res, problemAnswer(new HttpProblem(503, 'Service Unavailable', 'the service is shutting down; retry shortly', 5)), true);
-    const tooLarge = () => failure(new HttpProblem(413, 'Payload Too Large', `request body exceeds ${o.bodyLimit} bytes`));
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-    if (declared !== undefined && declared > o.bodyLimit) return write(req, res, tooLarge(), true);
+    if (declared !== undefined && declared > o.bodyLimit) return write(req, res, problemAnswer(tooLarge()), true);
     // A body of another type is read (within the limit) and dropped, so the client sees the 415, not a reset.
     const type = mediaType(req.headers['content-type']);
     const wanted = STATEMENT_TYPES.includes(type);
@@ -197,14 +192,14 @@ export function buildServer(o: ServerOptions): FastifyInstance {
       if (size > o.bodyLimit) {
         refused = true;
         chunks.length = 0;
-        return write(req, res, tooLarge(), true);
+        return write(req, res, problemAnswer(tooLarge()), true);
       }
       if (wanted) chunks.push(c);
     });
     req.on('error', () => req.destroy());
     req.on('end', () => {
       if (refused) return;
-      if (!wanted) return write(req, res, failure(unsupportedType(type)));
+      if (!wanted) return write(req, res, problemAnswer(unsupportedType(type)));
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       registration(req.headers, req.socket.remoteAddress ?? '', size > 0 ? body : undefined).then(
         (a) => write(req, res, a),
@@ -250,7 +245,6 @@ export function buildServer(o: ServerOptions): FastifyInstance {
 
   app.post('/policy', async (req, reply) => {
     if (!o.adminToken || !tokenMatches(req.headers.authorization, [o.adminToken])) {
-      reply.header('WWW-Authenticate', 'Bearer');
       throw new HttpProblem(401, 'Unauthorized', o.adminToken ? 'setting the registration policy needs the admin bearer token' : 'this service was started without an admin token; set the policy with scitt serve --policy FILE');
     }
     if (typeof req.body !== 'string') throw new HttpProblem(415, 'Unsupported Media Type', 'send the policy as application/json');

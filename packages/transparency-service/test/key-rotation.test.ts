@@ -36,7 +36,9 @@ describe('key rotation while registrations are in flight', () => {
   it('loses nothing; receipts verify with the key they name; the announcement and consistency hold', async () => {
     const [oldKey] = await keySet(ts.url);
     const oldKid = oldKey!.kid!;
-    expect((await rotate(ts.url, 'wrong-token')).status).toBe(401);
+    const denied = await rotate(ts.url, 'wrong-token');
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toBe('Bearer');
     const headBefore = new Uint8Array(await (await fetch(`${ts.url}/tree-head`)).arrayBuffer());
 
     const pool = await Promise.all(Array.from({ length: 400 }, () => statementBy(issuer)));

@@ -172,6 +172,7 @@ describe('registration policy, auth, async registration and restarts', () => {
       const policy = JSON.stringify({ issuers: [{ name: 'release', key: { kty: 'EC', crv: 'P-256', x: Buffer.from(issuer.x).toString('base64url'), y: Buffer.from(issuer.y!).toString('base64url') } }] });
       const denied = await fetch(`${ts.url}/policy`, { method: 'POST', body: policy, headers: { 'Content-Type': 'application/json', Authorization: 'Bearer wrong' } });
       expect(denied.status).toBe(401);
+      expect(denied.headers.get('www-authenticate')).toBe('Bearer');
       const set = await fetch(`${ts.url}/policy`, { method: 'POST', body: policy, headers: { 'Content-Type': 'application/json', Authorization: 'Bearer admin-secret' } });
       expect(set.status).toBe(201);
       const { entryId, leafIndex } = (await set.json()) as { entryId: string; leafIndex: number };
