@@ -110,6 +110,9 @@ const importedModulesAreEsm: Plugin = {
   },
 };
 
+/** Split into chunks: entries keep their names, chunks are named by their content (the same build, the same names). */
+export const splitOutput = { splitting: true, entryNames: '[name]', chunkNames: '[name]-[hash]', outExtension: { '.js': '.mjs' } } as const;
+
 /**
  * The actions' bundles: ES modules split into chunks (deterministic names), so a run reads only the code it
  * uses. The entry is dist/index.mjs (action.yml's main); libraries behind an import() or lazy-deps.cjs
@@ -120,10 +123,7 @@ export function actionBuildOptions(entry: string, outdir: string, lazyDepsPath?:
     ...actionOptions,
     entryPoints: { index: entry, ...(lazyDepsPath ? lazyEntries(lazyDepsPath) : {}) },
     outdir,
-    splitting: true,
-    entryNames: '[name]',
-    chunkNames: '[name]-[hash]',
-    outExtension: { '.js': '.mjs' },
+    ...splitOutput,
     metafile: true,
     plugins: [jsonAsString, ...(lazyDepsPath ? [splitLazyDeps(lazyDepsPath)] : []), httpClientWhenUsed, importedModulesAreEsm],
   };

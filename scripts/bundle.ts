@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENTRY, assemble } from './one-file-format.ts';
-import { actionBuildOptions, jsonAsString, lazyEntries, splitLazyDeps } from './bundle-options.ts';
+import { actionBuildOptions, jsonAsString, lazyEntries, splitLazyDeps, splitOutput } from './bundle-options.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
@@ -95,10 +95,7 @@ if (!check) {
     entryPoints: { [ENTRY.replace(/\.mjs$/, '')]: join(root, 'packages', 'cli', 'src', 'start.ts'), ...lazyEntries(lazyDeps) },
     outdir: join(root, 'dist', 'scitt-cli'),
     format: 'esm',
-    splitting: true,
-    entryNames: '[name]',
-    chunkNames: '[name]-[hash]',
-    outExtension: { '.js': '.mjs' },
+    ...splitOutput,
     define: { 'import.meta.url': '__scittImportMetaUrl' },
     plugins: [jsonAsString, splitLazyDeps(lazyDeps)],
   });
