@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { type IssuerSigner, issueEvidenceStatements } from '@scitt-actions/core';
-import { bundleSignerPolicy } from '@scitt-actions/core/identity';
+import { bundleSignerPolicy, inputsFromFlags } from '@scitt-actions/core/identity';
 import { sigstoreTrustedRootSource } from '@scitt-actions/core/verify';
 import { type EvidenceKind, type PayloadPlacement, type Subject, buildProvenanceStatement, collectSubjects, createProgressRenderer, toInTotoSubject } from '@scitt-actions/core/payload';
 import { UsageError, action } from '../run.ts';
@@ -67,8 +67,7 @@ export async function issueFromEvidence(
   f: SubjectFlags & BundleIdentityFlags & { payload: string; type?: string; placement?: string; publishBase?: string; outDir?: string; iss?: string; trustedRoot?: string },
   signer: IssuerSigner,
 ): Promise<void> {
-  // commander names --bundle-certificate-identity bundleCertificateIdentity
-  const sigstoreIdentity = bundleSignerPolicy((name) => f[name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof BundleIdentityFlags]);
+  const sigstoreIdentity = bundleSignerPolicy(inputsFromFlags(f));
   const kind = (f.type ?? 'auto') as EvidenceKind | 'auto';
   if (!['auto', 'sbom', 'in-toto', 'provenance', 'scan'].includes(kind)) throw new UsageError(`--type must be sbom, in-toto, provenance, scan or auto; got ${f.type}`);
   if (f.placement && f.placement !== 'hash-envelope' && f.placement !== 'embedded') throw new UsageError('--placement must be hash-envelope or embedded');

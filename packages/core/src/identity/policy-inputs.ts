@@ -44,6 +44,12 @@ export const CI_IDENTITY_INPUTS: readonly string[] = FIELDS.map(([name]) => name
 
 const camel = (kebab: string) => kebab.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof CiIdentityInputs;
 
+/** Inputs read by name from flags keyed in camelCase, as commander keeps them (--bundle-certificate-identity: bundleCertificateIdentity). */
+export const inputsFromFlags =
+  (flags: object) =>
+  (name: string): string | undefined =>
+    (flags as Record<string, string | undefined>)[camel(name)];
+
 /**
  * The policy fields these inputs set. `certOidcIssuer` is the older spelling of certificate-oidc-issuer:
  * both given and different is a usage error, never one silently winning.
